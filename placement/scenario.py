@@ -1,0 +1,647 @@
+"""Scenario files: reading, validating and resolving them into a ready-to-plan ``Scenario``.
+
+A scenario file (YAML or JSON, format ``placement-scenario/1``) is a contract with users; see
+``../shared/SCENARIO-FORMAT.md`` and ``docs/scenario-format.md``. Loading happens in three steps:
+
+1. parse the bytes safely (``placement._yamlio``): municipality codes such as ``0127`` stay
+   strings, duplicate keys are reported;
+2. check the structure with pydantic models (types, ranges, unknown keys);
+3. resolve references (areas, networks, defectors, services) against the geography and each
+   other, making rivalries, alliances and keep-apart lists symmetric.
+
+Every problem of steps 2 and 3 is gathered and raised once as an ``InputError`` whose lines name
+the place in the file (``defectors[3].origin``) and, for unknown names, the closest valid ones.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from placement import _yamlio
+from placement.errors import InputError, Problem
+from placement.geography import SWEDEN_MUNICIPALITIES, FloatMatrix, Geography, load_geography
+
+SCENARIO_FORMAT = "placement-scenario/1"
+
+#: Service names every scenario understands; a scenario may add more with ``services:``.
+STANDARD_SERVICES: tuple[str, ...] = (
+    "exit_program",
+    "trauma_care",
+    "psychiatric_care",
+    "addiction_treatment",
+    "youth_services",
+)
+YOUTH_SERVICE = "youth_services"
+
+
+def _area_reference(value: Any) -> Any:
+    """Accept a 4-digit integer as a municipality code; refuse any other number.
+
+    JSON and YAML may carry ``1480`` as a number. A shorter number means a leading zero was lost
+    (``0180`` read as 180 by some tool), and guessing it back could name another municipality,
+    so it is refused with a message that says how to write it.
+    """
+    if isinstance(value, bool):
+        return value  # let pydantic report the wrong type
+    if isinstance(value, int):
+        if 1000 <= value <= 9999:
+            return str(value)
+        raise ValueError(
+            f"area code {value} is a number; write municipality codes as quoted 4-digit "
+            f"strings (e.g. \"{value:04d}\")"
+        )
+    return value
+
+
+AreaRef = Annotated[str, BeforeValidator(_area_reference), Field(min_length=1)]
+Identifier = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Policy(_Strict):
+    """Rule parameters shared by all defectors (every key optional)."""
+
+    threat_buffer_km: float = Field(
+        100, ge=0, le=5000, description="Minimum distance from every threatening territory."
+    )
+    origin_buffer_km: float = Field(
+        150, ge=0, le=5000, description="Minimum distance from the defector's origin area."
+    )
+    keep_apart_km: float = Field(
+        50, ge=0, le=5000, description="Minimum distance between two people kept apart."
+    )
+    max_same_network_per_area: int = Field(
+        1, ge=1, le=1000, description="At most this many defectors of one network in one area."
+    )
+    distance: Literal["boundary", "centroid"] = Field(
+        "boundary",
+        description="boundary: closest points of two areas (0 if they touch); centroid.",
+    )
+    allies_of_rivals_threaten: bool = Field(
+        False, description="When true, allies of a rival network also threaten."
+    )
+    youth_age: int = Field(
+        18, ge=0, le=150, description="Defectors younger than this need youth_services."
+    )
+
+
+class AreaCapacity(_Strict):
+    """What one area offers: free housing units, services and current waits."""
+
+    housing_units: int = Field(0, ge=0, le=100_000)
+    services: list[Identifier] = Field(default_factory=list)
+    wait_weeks: dict[Identifier, Annotated[float, Field(ge=0, le=1000)]] = Field(
+        default_factory=dict
+    )
+
+
+class Capacity(_Strict):
+    default: AreaCapacity = Field(default_factory=AreaCapacity)
+    areas: dict[AreaRef, AreaCapacity] = Field(default_factory=dict)
+
+
+class NetworkSpec(_Strict):
+    id: Identifier
+    name: str | None = None
+    territory: list[AreaRef] = Field(default_factory=list)
+    rivals: list[Identifier] = Field(default_factory=list)
+    allies: list[Identifier] = Field(default_factory=list)
+
+
+class DefectorSpec(_Strict):
+    id: Identifier = Field(description="A pseudonym, unique in the scenario.")
+    networks: list[Identifier] = Field(min_length=1)
+    origin: AreaRef
+    household: int = Field(1, ge=1, le=50, description="Housing units the household needs.")
+    threat_level: int = Field(3, ge=1, le=5, description="1 (low) .. 5 (critical).")
+    age: int | None = Field(None, ge=0, le=120)
+    needs: list[Identifier] = Field(default_factory=list)
+    avoid: list[AreaRef] = Field(default_factory=list)
+    prefer: list[AreaRef] = Field(default_factory=list)
+    keep_apart_from: list[Identifier] = Field(default_factory=list)
+    threat_buffer_km: float | None = Field(None, ge=0, le=5000)
+    placed_in: AreaRef | None = Field(None, description="Present: already living there.")
+
+
+class ScenarioSpec(_Strict):
+    """The scenario file as written (format ``placement-scenario/1``)."""
+
+    format: Literal["placement-scenario/1"]
+    name: str | None = None
+    areas: str = Field(
+        SWEDEN_MUNICIPALITIES,
+        description="'sweden-municipalities' or a path (relative to the file) to an areas file.",
+    )
+    services: list[Identifier] = Field(
+        default_factory=list, description="Service names beyond the standard five (added key)."
+    )
+    policy: Policy = Field(default_factory=Policy)
+    capacity: Capacity = Field(default_factory=Capacity)
+    networks: list[NetworkSpec] = Field(default_factory=list)
+    defectors: list[DefectorSpec] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- resolved model
+
+
+@dataclass(frozen=True)
+class Network:
+    id: str
+    name: str | None
+    territory: tuple[int, ...]
+    rivals: frozenset[str]
+    allies: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Defector:
+    """A defector with every reference resolved to area indices and known ids."""
+
+    id: str
+    networks: tuple[str, ...]
+    origin: int
+    household: int
+    threat_level: int
+    age: int | None
+    needs: frozenset[str]
+    """Services the area must offer: the stated needs plus youth_services for minors."""
+    avoid: frozenset[int]
+    prefer: tuple[int, ...]
+    keep_apart_from: frozenset[str]
+    """Symmetric: includes people who listed this defector."""
+    threat_buffer_km: float
+    placed_in: int | None
+
+    @property
+    def is_placed(self) -> bool:
+        return self.placed_in is not None
+
+
+@dataclass(frozen=True)
+class AreaOffer:
+    housing_units: int
+    services: frozenset[str]
+    wait_weeks: Mapping[str, float]
+
+
+@dataclass(frozen=True, eq=False)
+class Scenario:
+    """A validated scenario, ready for the model and the checker."""
+
+    name: str | None
+    sha256: str
+    source: str
+    policy: Policy
+    geography: Geography
+    networks: Mapping[str, Network]
+    defectors: tuple[Defector, ...]
+    offers: tuple[AreaOffer, ...]
+    """What each area offers, by area index (the default for areas not listed)."""
+    services: tuple[str, ...] = field(default=STANDARD_SERVICES)
+
+    @cached_property
+    def defector_index(self) -> dict[str, int]:
+        return {d.id: i for i, d in enumerate(self.defectors)}
+
+    def defector(self, defector_id: str) -> Defector:
+        return self.defectors[self.defector_index[defector_id]]
+
+    @property
+    def distance_km(self) -> FloatMatrix:
+        """Area-by-area distances in km, by the policy's distance kind."""
+        return self.geography.distances(self.policy.distance)
+
+    @property
+    def pending(self) -> tuple[Defector, ...]:
+        return tuple(d for d in self.defectors if d.placed_in is None)
+
+    @property
+    def placed(self) -> tuple[Defector, ...]:
+        return tuple(d for d in self.defectors if d.placed_in is not None)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_scenario(path: str | Path, *, geography: Geography | None = None) -> Scenario:
+    """Read, validate and resolve a scenario file; raise ``InputError`` listing every problem."""
+    path = Path(path)
+    raw_bytes = _yamlio.read_bytes(path)
+    document, problems = _yamlio.parse(raw_bytes, path)
+    if problems and document is None:
+        raise InputError(str(path), problems)
+    return scenario_from_document(
+        document,
+        sha256=hashlib.sha256(raw_bytes).hexdigest(),
+        source=str(path),
+        base_dir=path.parent,
+        geography=geography,
+        parse_problems=problems,
+    )
+
+
+def scenario_from_document(
+    document: Any,
+    *,
+    sha256: str = "",
+    source: str = "<scenario>",
+    base_dir: Path | None = None,
+    geography: Geography | None = None,
+    parse_problems: Sequence[Problem] = (),
+) -> Scenario:
+    """Validate and resolve an already parsed scenario document (a dict)."""
+    problems = list(parse_problems)
+    if not isinstance(document, dict):
+        problems.append(Problem("", "a scenario must be a mapping of keys (format, networks, ...)"))
+        raise InputError(source, problems)
+    spec: ScenarioSpec | None = None
+    try:
+        spec = ScenarioSpec.model_validate(document)
+    except ValidationError as error:
+        problems.extend(pydantic_problems(error, ScenarioSpec))
+    if spec is None:
+        spec = _salvage(document)
+    if geography is None:
+        try:
+            geography = load_geography(spec.areas, base_dir=base_dir)
+        except InputError as error:
+            problems.extend(error.problems)
+            raise InputError(source, problems) from None
+    resolver = _Resolver(spec, geography, problems)
+    scenario = resolver.resolve(sha256=sha256, source=source)
+    if problems:
+        raise InputError(source, sorted(set(problems), key=problems.index))
+    return scenario
+
+
+def _salvage(document: dict[str, Any]) -> ScenarioSpec:
+    """Keep every part of a structurally broken document that validates on its own.
+
+    This lets reference checks run on the valid parts, so one run reports the type errors and
+    the unknown names together.
+    """
+
+    def each(key: str, model: type[BaseModel]) -> list[Any]:
+        items = document.get(key)
+        good = []
+        for item in items if isinstance(items, list) else []:
+            try:
+                good.append(model.model_validate(item))
+            except ValidationError:
+                pass
+        return good
+
+    def one(key: str, model: type[BaseModel]) -> Any:
+        try:
+            return model.model_validate(document.get(key) or {})
+        except ValidationError:
+            return model()
+
+    areas = document.get("areas")
+    capacity = one("capacity", Capacity)
+    if capacity == Capacity() and isinstance(document.get("capacity"), dict):
+        raw_areas = document["capacity"].get("areas")
+        kept = {}
+        for key, value in raw_areas.items() if isinstance(raw_areas, dict) else []:
+            try:
+                kept[key] = AreaCapacity.model_validate(value)
+            except ValidationError:
+                continue
+        try:
+            capacity = Capacity(areas=kept)
+        except ValidationError:
+            capacity = Capacity()
+    services = document.get("services")
+    return ScenarioSpec.model_construct(
+        format=SCENARIO_FORMAT,
+        name=None,
+        areas=areas if isinstance(areas, str) else SWEDEN_MUNICIPALITIES,
+        services=[s for s in services if isinstance(s, str)] if isinstance(services, list) else [],
+        policy=one("policy", Policy),
+        capacity=capacity,
+        networks=each("networks", NetworkSpec),
+        defectors=each("defectors", DefectorSpec),
+    )
+
+
+class _Resolver:
+    """Resolves names in a structurally valid spec, recording every problem it meets."""
+
+    def __init__(self, spec: ScenarioSpec, geography: Geography, problems: list[Problem]) -> None:
+        self.spec = spec
+        self.geography = geography
+        self.problems = problems
+        self.services = tuple(dict.fromkeys([*STANDARD_SERVICES, *spec.services]))
+
+    def area(self, reference: str, place: str) -> int | None:
+        index = self.geography.index_of(reference)
+        if index is None:
+            hint = self.geography.suggestions(reference)
+            self.problems.append(Problem(place, f"unknown area '{reference}'{_did_you_mean(hint)}"))
+        return index
+
+    def areas(self, references: Iterable[str], place: str) -> list[int]:
+        found = []
+        for position, reference in enumerate(references):
+            index = self.area(reference, f"{place}[{position}]")
+            if index is not None:
+                found.append(index)
+        return found
+
+    def service(self, name: str, place: str) -> None:
+        if name not in self.services:
+            hint = difflib.get_close_matches(name, self.services, n=3, cutoff=0.6)
+            self.problems.append(
+                Problem(place, f"unknown service '{name}'{_did_you_mean(hint)}")
+            )
+
+    def resolve(self, *, sha256: str, source: str) -> Scenario:
+        offers = self._offers()
+        networks = self._networks()
+        defectors = self._defectors(networks)
+        return Scenario(
+            name=self.spec.name,
+            sha256=sha256,
+            source=source,
+            policy=self.spec.policy,
+            geography=self.geography,
+            networks=networks,
+            defectors=defectors,
+            offers=offers,
+            services=self.services,
+        )
+
+    def _offers(self) -> tuple[AreaOffer, ...]:
+        capacity = self.spec.capacity
+        self._check_capacity_services(capacity.default, "capacity.default")
+        default = _offer(capacity.default)
+        offers = [default] * len(self.geography)
+        listed_at: dict[int, str] = {}
+        for key, value in capacity.areas.items():
+            place = f"capacity.areas.{key}"
+            self._check_capacity_services(value, place)
+            index = self.area(key, place)
+            if index is None:
+                continue
+            if index in listed_at:
+                self.problems.append(
+                    Problem(
+                        place,
+                        f"area {self.geography.label(index)} ({self.geography.ids[index]}) is "
+                        f"already listed as '{listed_at[index]}'",
+                    )
+                )
+                continue
+            listed_at[index] = key
+            offers[index] = _offer(value)
+        return tuple(offers)
+
+    def _check_capacity_services(self, value: AreaCapacity, place: str) -> None:
+        for position, name in enumerate(value.services):
+            self.service(name, f"{place}.services[{position}]")
+        for name in value.wait_weeks:
+            self.service(name, f"{place}.wait_weeks.{name}")
+
+    def _networks(self) -> dict[str, Network]:
+        specs = self.spec.networks
+        first_at: dict[str, int] = {}
+        for position, net in enumerate(specs):
+            if net.id in first_at:
+                self.problems.append(
+                    Problem(
+                        f"networks[{position}].id",
+                        f"duplicate network id '{net.id}' (first at networks[{first_at[net.id]}])",
+                    )
+                )
+            else:
+                first_at[net.id] = position
+        known = list(first_at)
+        rivals: dict[str, set[str]] = {n: set() for n in known}
+        allies: dict[str, set[str]] = {n: set() for n in known}
+        for position, net in enumerate(specs):
+            if first_at.get(net.id) != position:
+                continue
+            for relation, table in (("rivals", rivals), ("allies", allies)):
+                for other_pos, other in enumerate(getattr(net, relation)):
+                    place = f"networks[{position}].{relation}[{other_pos}]"
+                    if other == net.id:
+                        self.problems.append(Problem(place, f"network '{other}' lists itself"))
+                    elif other not in first_at:
+                        hint = difflib.get_close_matches(other, known, n=3, cutoff=0.6)
+                        self.problems.append(
+                            Problem(place, f"unknown network '{other}'{_did_you_mean(hint)}")
+                        )
+                    else:
+                        table[net.id].add(other)
+                        table[other].add(net.id)
+        for position, net in enumerate(specs):
+            if first_at.get(net.id) != position:
+                continue
+            both = sorted(rivals[net.id] & allies[net.id])
+            if both:
+                self.problems.append(
+                    Problem(
+                        f"networks[{position}]",
+                        f"network '{net.id}' is both rival and ally of {', '.join(both)}",
+                    )
+                )
+        resolved = {}
+        for position, net in enumerate(specs):
+            if first_at.get(net.id) != position:
+                continue
+            territory = self.areas(net.territory, f"networks[{position}].territory")
+            resolved[net.id] = Network(
+                id=net.id,
+                name=net.name,
+                territory=tuple(dict.fromkeys(territory)),
+                rivals=frozenset(rivals[net.id]),
+                allies=frozenset(allies[net.id]),
+            )
+        return resolved
+
+    def _defectors(self, networks: Mapping[str, Network]) -> tuple[Defector, ...]:
+        specs = self.spec.defectors
+        policy = self.spec.policy
+        first_at: dict[str, int] = {}
+        for position, person in enumerate(specs):
+            if person.id in first_at:
+                self.problems.append(
+                    Problem(
+                        f"defectors[{position}].id",
+                        f"duplicate defector id '{person.id}' "
+                        f"(first at defectors[{first_at[person.id]}])",
+                    )
+                )
+            else:
+                first_at[person.id] = position
+        known_networks = list(networks)
+        known_people = list(first_at)
+        apart: dict[str, set[str]] = {p: set() for p in known_people}
+        for position, person in enumerate(specs):
+            for other_pos, other in enumerate(person.keep_apart_from):
+                place = f"defectors[{position}].keep_apart_from[{other_pos}]"
+                if other == person.id:
+                    self.problems.append(Problem(place, f"defector '{other}' lists themself"))
+                elif other not in first_at:
+                    hint = difflib.get_close_matches(other, known_people, n=3, cutoff=0.6)
+                    self.problems.append(
+                        Problem(place, f"unknown defector '{other}'{_did_you_mean(hint)}")
+                    )
+                elif person.id in apart:
+                    apart[person.id].add(other)
+                    apart[other].add(person.id)
+        resolved = []
+        for position, person in enumerate(specs):
+            place = f"defectors[{position}]"
+            for net_pos, net in enumerate(person.networks):
+                if net not in networks:
+                    hint = difflib.get_close_matches(net, known_networks, n=3, cutoff=0.6)
+                    self.problems.append(
+                        Problem(
+                            f"{place}.networks[{net_pos}]",
+                            f"unknown network '{net}'{_did_you_mean(hint)}",
+                        )
+                    )
+            needs = set(person.needs)
+            for need_pos, need in enumerate(person.needs):
+                self.service(need, f"{place}.needs[{need_pos}]")
+            if person.age is not None and person.age < policy.youth_age:
+                needs.add(YOUTH_SERVICE)
+            origin = self.area(person.origin, f"{place}.origin")
+            avoid = self.areas(person.avoid, f"{place}.avoid")
+            prefer = self.areas(person.prefer, f"{place}.prefer")
+            placed_in = (
+                self.area(person.placed_in, f"{place}.placed_in")
+                if person.placed_in is not None
+                else None
+            )
+            if first_at.get(person.id) != position or origin is None:
+                continue
+            resolved.append(
+                Defector(
+                    id=person.id,
+                    networks=tuple(dict.fromkeys(person.networks)),
+                    origin=origin,
+                    household=person.household,
+                    threat_level=person.threat_level,
+                    age=person.age,
+                    needs=frozenset(needs),
+                    avoid=frozenset(avoid),
+                    prefer=tuple(dict.fromkeys(prefer)),
+                    keep_apart_from=frozenset(apart.get(person.id, ())),
+                    threat_buffer_km=(
+                        person.threat_buffer_km
+                        if person.threat_buffer_km is not None
+                        else policy.threat_buffer_km
+                    ),
+                    placed_in=placed_in,
+                )
+            )
+        return tuple(resolved)
+
+
+def _offer(value: AreaCapacity) -> AreaOffer:
+    return AreaOffer(
+        housing_units=value.housing_units,
+        services=frozenset(value.services),
+        wait_weeks=dict(value.wait_weeks),
+    )
+
+
+def _did_you_mean(candidates: Sequence[str]) -> str:
+    if not candidates:
+        return ""
+    return " (did you mean " + " or ".join(candidates) + "?)"
+
+
+# --------------------------------------------------------------------------- pydantic errors
+
+
+def format_place(location: Sequence[int | str]) -> str:
+    """``('defectors', 3, 'origin')`` -> ``defectors[3].origin``."""
+    text = ""
+    for part in location:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+def pydantic_problems(error: ValidationError, model: type[BaseModel]) -> list[Problem]:
+    """Turn pydantic's errors into ``Problem`` lines a planner can act on."""
+    problems = []
+    for item in error.errors(include_url=False):
+        location = [p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function"))]
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            key = str(location[-1]) if location else ""
+            allowed = _allowed_keys(model, location[:-1])
+            hint = difflib.get_close_matches(key, allowed, n=2, cutoff=0.6)
+            message = f"unknown key '{key}'{_did_you_mean(hint)}"
+        elif kind == "missing":
+            message = "required key is missing"
+        elif kind == "literal_error" and location == ["format"]:
+            message = f"expected '{SCENARIO_FORMAT}', got {item['input']!r}"
+        elif kind == "value_error":
+            message = str(item["ctx"]["error"]) if "ctx" in item else item["msg"]
+        else:
+            message = f"{item['msg']} (got {_short(item.get('input'))})"
+        problems.append(Problem(format_place(location), message))
+    return problems
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _allowed_keys(model: type[BaseModel], location: Sequence[int | str]) -> list[str]:
+    """The keys accepted at a place in the document, for "did you mean" on unknown keys."""
+    current: Any = model
+    for part in location:
+        if isinstance(part, int):
+            continue
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field_info = current.model_fields.get(str(part))
+            if field_info is None:
+                # a dict key (capacity.areas.<name>): the value's model continues
+                current = _dict_value_model(current)
+                continue
+            current = _inner_model(field_info.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _inner_model(annotation: Any) -> Any:
+    for arg in (annotation, *getattr(annotation, "__args__", ())):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+        inner = _inner_model(arg) if getattr(arg, "__args__", None) else None
+        if inner is not None:
+            return inner
+    return None
+
+
+def _dict_value_model(model: type[BaseModel]) -> Any:
+    return AreaCapacity if model is Capacity else None
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files, for editors and other tools."""
+    schema = ScenarioSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "placement scenario (placement-scenario/1)"
+    return schema
