@@ -13,12 +13,15 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from placement import _yamlio
 from placement.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from placement.solve import SolveResult
 
 PLAN_FORMAT = "placement-plan/1"
 PlanStatus = Literal["optimal", "feasible", "infeasible", "error"]
@@ -105,3 +108,162 @@ def write_plan(plan: Plan, path: str | Path) -> None:
 
 def plan_dict(plan: Plan) -> dict[str, Any]:
     return plan.model_dump(mode="json")
+
+
+# --------------------------------------------------------------------------- from a solve
+
+
+def plan_from_result(result: SolveResult, *, extra_provenance: dict[str, Any] | None = None) -> Plan:
+    """The plan document for a solve: assignments, unplaced with reasons, metrics, provenance."""
+    import platform
+    from datetime import UTC, datetime
+
+    import ortools
+
+    import placement
+    from placement.objectives import THREAT_LEVELS
+    from placement.reasons import unplaced_reasons
+
+    scenario = result.scenario
+    geography = scenario.geography
+    policy = scenario.policy
+    assignments: list[Assignment] = []
+    unplaced: list[Unplaced] = []
+    margins: list[tuple[float, str, int]] = []
+    by_level = {str(level): {"placed": 0, "unplaced": 0} for level in THREAT_LEVELS}
+    for index, person in enumerate(scenario.defectors):
+        area = result.area_of(index)
+        if area is None:
+            by_level[str(person.threat_level)]["unplaced"] += 1
+            unplaced.append(
+                Unplaced(
+                    defector=person.id,
+                    threat_level=person.threat_level,
+                    reasons=unplaced_reasons(result, index),
+                )
+            )
+            continue
+        extra: dict[str, Any] = {"threat_level": person.threat_level}
+        if person.placed_in is not None:
+            extra["placed_before"] = True
+        else:
+            by_level[str(person.threat_level)]["placed"] += 1
+            candidate = result.candidates.people[index]
+            threat_margin = candidate.threat_margin_km(area)
+            margin = threat_margin
+            extra["placed_before"] = False
+            nearest = int(candidate.threat_nearest[area])
+            if nearest >= 0:
+                extra["nearest_threat"] = {
+                    "area": geography.ids[nearest],
+                    "area_name": geography.label(nearest),
+                    "distance_km": _round_km(float(candidate.threat_distance_km[area])),
+                    "required_km": person.threat_buffer_km,
+                }
+            partner = _nearest_partner(result, index, area)
+            if partner is not None:
+                other, other_area, distance = partner
+                extra["nearest_kept_apart"] = {
+                    "defector": scenario.defectors[other].id,
+                    "area": geography.ids[other_area],
+                    "area_name": geography.label(other_area),
+                    "distance_km": _round_km(distance),
+                    "required_km": policy.keep_apart_km,
+                }
+                margin = min(margin, distance - policy.keep_apart_km)
+            extra["safety_margin_km"] = _round_km(margin)
+            margins.append((margin, person.id, area))
+        assignments.append(
+            Assignment(
+                defector=person.id, area=geography.ids[area], area_name=geography.label(area),
+                **extra,
+            )
+        )
+    load: dict[int, list[int]] = {}
+    for index, area in result.new_areas.items():
+        load.setdefault(area, []).append(index)
+    area_load = [
+        {
+            "area": geography.ids[area],
+            "area_name": geography.label(area),
+            "newcomers": len(people),
+            "housing_used": int(result.candidates.placed_load[area])
+            + sum(scenario.defectors[p].household for p in people),
+            "housing_units": scenario.offers[area].housing_units,
+        }
+        for area, people in sorted(load.items())
+    ]
+    margins.sort()
+    metrics: dict[str, Any] = {
+        "defectors": len(scenario.defectors),
+        "already_placed": len(scenario.placed),
+        "pending": len(scenario.pending),
+        "newly_placed": len(result.new_areas),
+        "unplaced": len(unplaced),
+        "pending_by_threat_level": by_level,
+        "primary_optimal": result.primary_optimal or not result.stages,
+        "min_safety_margin_km": _round_km(margins[0][0]) if margins else None,
+        "tightest_margins": [
+            {"defector": who, "area": geography.ids[area], "area_name": geography.label(area),
+             "safety_margin_km": _round_km(margin)}
+            for margin, who, area in margins[:5]
+        ],
+        "area_load": area_load,
+        "model": result.model_size,
+        "stages": [
+            {"name": s.name, "status": s.status.lower(), "objective": s.objective, "bound": s.bound}
+            for s in result.stages
+        ],
+    }
+    settings = result.settings
+    provenance: dict[str, Any] = {
+        "tool": "placement",
+        "version": placement.__version__,
+        "solver": f"ortools-cp-sat {ortools.__version__}",
+        "python": platform.python_version(),
+        "seed": settings.seed,
+        "workers": settings.workers,
+        "time_limit_s": settings.time_limit_s,
+        "reproducible": settings.reproducible,
+        "areas": geography.source,
+        **(extra_provenance or {}),
+        "created_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "timing_s": {
+            "build": round(result.build_s, 3),
+            **{f"stage_{i + 1}": round(s.wall_s, 3) for i, s in enumerate(result.stages)},
+        },
+    }
+    return Plan(
+        format=PLAN_FORMAT,
+        scenario=ScenarioRef(name=scenario.name, sha256=scenario.sha256),
+        status=result.status,  # type: ignore[arg-type]  # always one of PlanStatus
+        assignments=assignments,
+        unplaced=unplaced,
+        metrics=metrics,
+        provenance=provenance,
+    )
+
+
+def _nearest_partner(
+    result: SolveResult, index: int, area: int
+) -> tuple[int, int, float] | None:
+    """The closest person in the plan whom this person must be kept apart from."""
+    best: tuple[int, int, float] | None = None
+    distance = result.scenario.distance_km
+    for other in result.candidates.threats.keep_apart_partners.get(index, ()):
+        other_area = result.area_of(other)
+        if other_area is None:
+            continue
+        km = float(distance[area, other_area])
+        if best is None or km < best[2]:
+            best = (other, other_area, km)
+    return best
+
+
+def _round_km(value: float) -> float | None:
+    """Kilometres to 0.1 km, rounded down so a quoted margin is never larger than the true one."""
+    import math
+
+    if math.isinf(value):
+        return None
+    return math.floor(value * 10) / 10

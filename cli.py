@@ -1,0 +1,180 @@
+"""The ``placement`` command: a thin front over the ``placement`` library.
+
+Each command opens its inputs, calls one library function, prints the result and maps library
+errors to the documented exit codes. Nothing here decides anything about placements.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from placement import __version__
+from placement.errors import InputError, PlacementError
+
+EXIT_OK = 0
+EXIT_VIOLATIONS = 1
+EXIT_INVALID = 2
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success (check: every hard rule holds)
+  1  check found rule violations or plan problems
+  2  invalid input or usage (nothing is written)
+"""
+
+
+def _fail(error: PlacementError) -> NoReturn:
+    click.echo(f"Error: {error}", err=True)
+    sys.exit(EXIT_INVALID)
+
+
+def _load_scenario(path: str) -> Any:
+    from placement.scenario import load_scenario
+
+    try:
+        return load_scenario(path)
+    except InputError as error:
+        _fail(error)
+
+
+@click.group(
+    help="Plan where threatened people leaving criminal networks can safely live.\n\n"
+    + EXIT_CODES_HELP,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, prog_name="placement")
+def main() -> None:
+    """Command group; see each command's --help."""
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the plan (JSON). Written atomically, only on success.",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0.1),
+    default=120.0,
+    show_default=True,
+    help="Wall-clock seconds for the whole solve.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Random seed of the solver; recorded in the plan.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=64),
+    default=1,
+    show_default=True,
+    help="Solver threads. Runs stay reproducible (interleaved search) unless --fast-parallel.",
+)
+@click.option(
+    "--fast-parallel",
+    is_flag=True,
+    help="With --workers > 1: let workers race freely. Often faster, NOT reproducible.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print no summary and no progress.")
+def solve(
+    scenario: str,
+    output: str,
+    time_limit: float,
+    seed: int,
+    workers: int,
+    fast_parallel: bool,
+    quiet: bool,
+) -> None:
+    """Solve SCENARIO and write the best plan found to -o PLAN.json.
+
+    Prints a summary: placed and unplaced by threat level, the tightest safety margins and
+    the load per area. Solves longer than a couple of seconds report progress on stderr.
+    """
+    from placement.plan import plan_from_result, write_plan
+    from placement.solve import SolveSettings, solve_scenario
+    from placement.summary import render_solve_summary
+
+    out = Path(output)
+    if not out.parent.is_dir():
+        _fail(
+            InputError(output, [_problem("--output", f"directory '{out.parent}' does not exist")])
+        )
+    loaded = _load_scenario(scenario)
+    settings = SolveSettings(
+        time_limit_s=time_limit, seed=seed, workers=workers, reproducible=not fast_parallel
+    )
+    progress = None if quiet else (lambda line: click.echo(line, err=True))
+    result = solve_scenario(loaded, settings, progress=progress)
+    plan = plan_from_result(result)
+    write_plan(plan, out)
+    if not quiet:
+        click.echo(render_solve_summary(plan, loaded))
+        click.echo(f"Plan written to {out}")
+
+
+def _problem(place: str, message: str) -> Any:
+    from placement.errors import Problem
+
+    return Problem(place, message)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def check(scenario: str, plan: str, as_json: bool) -> None:
+    """Verify PLAN against every hard rule of SCENARIO, independently of the solver.
+
+    Exit 0 when every rule holds, 1 with each violation in plain words. Problems among
+    already placed people that the plan did not cause are listed as pre-existing and do not
+    fail the check.
+    """
+    from placement.check import check_plan, render_report
+    from placement.plan import load_plan
+
+    loaded = _load_scenario(scenario)
+    try:
+        loaded_plan = load_plan(plan)
+    except InputError as error:
+        _fail(error)
+    report = check_plan(loaded, loaded_plan)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_report(report, loaded))
+    sys.exit(EXIT_OK if report.ok else EXIT_VIOLATIONS)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("scenario", type=click.Path(dir_okay=False))
+def validate(scenario: str) -> None:
+    """Check SCENARIO for problems; print a one-screen summary when it is valid."""
+    from placement.summary import render_scenario_summary
+
+    loaded = _load_scenario(scenario)
+    click.echo(render_scenario_summary(loaded))
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (for editors and other tools)."""
+    from placement.scenario import scenario_json_schema
+
+    click.echo(json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
