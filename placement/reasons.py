@@ -49,8 +49,12 @@ def unplaced_reasons(result: SolveResult, defector_index: int) -> list[str]:
 
 @dataclass(frozen=True)
 class _Step:
+    """One rule's wording in the three places a sentence may need it."""
+
     qualifier: str
     """Reads after "no area ...": "offering trauma_care"."""
+    predicate: str
+    """Reads after "no area offering X ...": "is at least 150 km from the origin Malmö"."""
     alone: str
     """The whole sentence when this rule alone leaves no area."""
     verb: str
@@ -58,78 +62,82 @@ class _Step:
     mask: BoolArray
 
 
+def _distance_step(what: str, verb: str, mask: BoolArray) -> _Step:
+    return _Step(
+        qualifier=what, predicate=f"is {what}", alone=f"no area is {what}", verb=verb, mask=mask
+    )
+
+
 def _steps(scenario: Scenario, person: PersonCandidates) -> list[_Step]:
     policy = scenario.policy
     defector = person.defector
     origin = scenario.geography.label(defector.origin)
+    masks = person.masks
     steps: list[_Step] = []
     if defector.needs:
         services = _and_list(sorted(defector.needs))
         steps.append(
             _Step(
-                f"offering {services}",
-                f"no area offers {services}",
-                f"offer {services}",
-                person.masks["services"],
+                qualifier=f"offering {services}",
+                predicate=f"offers {services}",
+                alone=f"no area offers {services}",
+                verb=f"offer {services}",
+                mask=masks["services"],
             )
         )
     if defector.avoid:
         steps.append(
             _Step(
-                "outside the avoid list",
-                "every area is on the avoid list",
-                "are not on the avoid list",
-                person.masks["avoid"],
+                qualifier="outside the avoid list",
+                predicate="is outside the avoid list",
+                alone="every area is on the avoid list",
+                verb="are not on the avoid list",
+                mask=masks["avoid"],
             )
         )
     if person.threat_networks:
-        far = f"at least {_km(defector.threat_buffer_km)} from the territories of " + _and_list(
-            person.threat_networks
-        )
+        networks = _and_list(person.threat_networks)
         steps.append(
-            _Step(
-                far,
-                f"no area is {far}",
+            _distance_step(
+                f"at least {_km(defector.threat_buffer_km)} from the territories of {networks}",
                 "are far enough from those territories",
-                person.masks["threats"],
+                masks["threats"],
             )
         )
-    far_origin = f"at least {_km(policy.origin_buffer_km)} from the origin {origin}"
     steps.append(
-        _Step(
-            far_origin,
-            f"no area is {far_origin}",
+        _distance_step(
+            f"at least {_km(policy.origin_buffer_km)} from the origin {origin}",
             f"are far enough from {origin}",
-            person.masks["origin"],
+            masks["origin"],
         )
     )
-    far_people = f"at least {_km(policy.keep_apart_km)} from the placed people to keep apart from"
     steps.append(
-        _Step(
-            far_people,
-            f"no area is {far_people}",
+        _distance_step(
+            f"at least {_km(policy.keep_apart_km)} from the placed people to keep apart from",
             "are far enough from those people",
-            person.masks["keep_apart"],
+            masks["keep_apart"],
         )
     )
-    networks = _and_list(defector.networks)
+    own = _and_list(defector.networks)
     limit = policy.max_same_network_per_area
-    room = (
-        f"where no defector of {networks} already lives"
-        if limit == 1
-        else f"where fewer than {limit} defectors of {networks} already live"
-    )
     steps.append(
         _Step(
-            room,
-            f"every area already has {limit} defector(s) of {networks}",
-            f"have room for another defector of {networks}",
-            person.masks["same_network"],
+            qualifier=f"with room for another defector of {own}",
+            predicate=f"has room for another defector of {own}",
+            alone=f"every area already has {limit} defector(s) of {own}",
+            verb=f"have room for another defector of {own}",
+            mask=masks["same_network"],
         )
     )
     units = f"{defector.household} free housing unit{'s' if defector.household > 1 else ''}"
     steps.append(
-        _Step(f"with {units}", f"no area has {units}", f"have {units}", person.masks["capacity"])
+        _Step(
+            qualifier=f"with {units}",
+            predicate=f"has {units}",
+            alone=f"no area has {units}",
+            verb=f"have {units}",
+            mask=masks["capacity"],
+        )
     )
     return steps
 
@@ -140,7 +148,7 @@ def _no_allowed_area(scenario: Scenario, person: PersonCandidates) -> str:
         if not step.mask.any():  # one rule alone leaves no area: say just that
             return step.alone
     remaining = np.ones_like(steps[0].mask)
-    qualifiers: list[str] = []
+    chosen: list[_Step] = []
     trail: list[str] = []
     for step in steps:
         narrowed = remaining & step.mask
@@ -148,14 +156,14 @@ def _no_allowed_area(scenario: Scenario, person: PersonCandidates) -> str:
         if left == int(remaining.sum()):
             continue  # this rule removes nothing further; leave it out of the sentence
         remaining = narrowed
-        qualifiers.append(step.qualifier)
+        chosen.append(step)
         if not trail:
             trail.append(f"{left} areas {step.verb}")
         else:
             trail.append(f"{left} of those {step.verb}" if left else f"none of those {step.verb}")
         if left == 0:
             break
-    head = f"no area {qualifiers[0]} is {_and_list(qualifiers[1:])}"
+    head = f"no area {chosen[0].qualifier} {_and_list([s.predicate for s in chosen[1:]])}"
     return f"{head} ({'; '.join(trail)})"
 
 
