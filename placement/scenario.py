@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -97,7 +98,8 @@ class Policy(_Strict):
 
 
 class AreaCapacity(_Strict):
-    """What one area offers: free housing units, services and current waits."""
+    """What one area offers: housing units in all (the households of people already placed
+    there count against them), services and current waits."""
 
     housing_units: int = Field(0, ge=0, le=100_000)
     services: list[Identifier] = Field(default_factory=list)
@@ -266,40 +268,54 @@ def scenario_from_document(
         problems.append(Problem("", "a scenario must be a mapping of keys (format, networks, ...)"))
         raise InputError(source, problems)
     spec: ScenarioSpec | None = None
+    positions: dict[str, list[int]] = {}
     try:
         spec = ScenarioSpec.model_validate(document)
     except ValidationError as error:
         problems.extend(pydantic_problems(error, ScenarioSpec))
     if spec is None:
-        spec = _salvage(document)
+        spec = _salvage(document, positions)
     if geography is None:
         try:
             geography = load_geography(spec.areas, base_dir=base_dir)
         except InputError as error:
             problems.extend(error.problems)
             raise InputError(source, problems) from None
-    resolver = _Resolver(spec, geography, problems)
+    resolver = _Resolver(spec, geography, problems, positions=positions)
     scenario = resolver.resolve(sha256=sha256, source=source)
     if problems:
         raise InputError(source, sorted(set(problems), key=problems.index))
     return scenario
 
 
-def _salvage(document: dict[str, Any]) -> ScenarioSpec:
+def _salvage(document: dict[str, Any], positions: dict[str, list[int]]) -> ScenarioSpec:
     """Keep every part of a structurally broken document that validates on its own.
 
     This lets reference checks run on the valid parts, so one run reports the type errors and
-    the unknown names together.
+    the unknown names together. ``positions`` receives, for ``networks`` and ``defectors``, the
+    position in the file of each kept item, so problems still name the right place.
     """
 
     def each(key: str, model: type[BaseModel]) -> list[Any]:
         items = document.get(key)
         good = []
-        for item in items if isinstance(items, list) else []:
+        kept = positions.setdefault(key, [])
+        for position, item in enumerate(items if isinstance(items, list) else []):
             try:
                 good.append(model.model_validate(item))
-            except ValidationError:
-                pass
+                kept.append(position)
+            except ValidationError as error:
+                # Keep the item without its broken keys (already reported), so that others
+                # referring to its id are not told that the id is unknown.
+                if not isinstance(item, dict):
+                    continue
+                broken = {e["loc"][0] for e in error.errors() if e["loc"]}
+                try:
+                    rest = {k: v for k, v in item.items() if k not in broken}
+                    good.append(model.model_validate(rest))
+                    kept.append(position)
+                except ValidationError:
+                    pass
         return good
 
     def one(key: str, model: type[BaseModel]) -> Any:
@@ -338,11 +354,25 @@ def _salvage(document: dict[str, Any]) -> ScenarioSpec:
 class _Resolver:
     """Resolves names in a structurally valid spec, recording every problem it meets."""
 
-    def __init__(self, spec: ScenarioSpec, geography: Geography, problems: list[Problem]) -> None:
+    def __init__(
+        self,
+        spec: ScenarioSpec,
+        geography: Geography,
+        problems: list[Problem],
+        *,
+        positions: Mapping[str, Sequence[int]] | None = None,
+    ) -> None:
         self.spec = spec
         self.geography = geography
         self.problems = problems
+        self.positions = positions or {}
         self.services = tuple(dict.fromkeys([*STANDARD_SERVICES, *spec.services]))
+
+    def numbered(self, key: str, specs: Sequence[Any]) -> Iterable[tuple[int, Any]]:
+        """Each item with its position in the file (a salvaged list may have dropped some)."""
+        if key in self.positions:
+            return zip(self.positions[key], specs, strict=True)
+        return enumerate(specs)
 
     def area(self, reference: str, place: str) -> int | None:
         index = self.geography.index_of(reference)
@@ -416,7 +446,7 @@ class _Resolver:
     def _networks(self) -> dict[str, Network]:
         specs = self.spec.networks
         first_at: dict[str, int] = {}
-        for position, net in enumerate(specs):
+        for position, net in self.numbered("networks", specs):
             if net.id in first_at:
                 self.problems.append(
                     Problem(
@@ -429,7 +459,7 @@ class _Resolver:
         known = list(first_at)
         rivals: dict[str, set[str]] = {n: set() for n in known}
         allies: dict[str, set[str]] = {n: set() for n in known}
-        for position, net in enumerate(specs):
+        for position, net in self.numbered("networks", specs):
             if first_at.get(net.id) != position:
                 continue
             for relation, table in (("rivals", rivals), ("allies", allies)):
@@ -445,7 +475,7 @@ class _Resolver:
                     else:
                         table[net.id].add(other)
                         table[other].add(net.id)
-        for position, net in enumerate(specs):
+        for position, net in self.numbered("networks", specs):
             if first_at.get(net.id) != position:
                 continue
             both = sorted(rivals[net.id] & allies[net.id])
@@ -457,7 +487,7 @@ class _Resolver:
                     )
                 )
         resolved = {}
-        for position, net in enumerate(specs):
+        for position, net in self.numbered("networks", specs):
             if first_at.get(net.id) != position:
                 continue
             territory = self.areas(net.territory, f"networks[{position}].territory")
@@ -474,7 +504,7 @@ class _Resolver:
         specs = self.spec.defectors
         policy = self.spec.policy
         first_at: dict[str, int] = {}
-        for position, person in enumerate(specs):
+        for position, person in self.numbered("defectors", specs):
             if person.id in first_at:
                 self.problems.append(
                     Problem(
@@ -488,7 +518,7 @@ class _Resolver:
         known_networks = list(networks)
         known_people = list(first_at)
         apart: dict[str, set[str]] = {p: set() for p in known_people}
-        for position, person in enumerate(specs):
+        for position, person in self.numbered("defectors", specs):
             for other_pos, other in enumerate(person.keep_apart_from):
                 place = f"defectors[{position}].keep_apart_from[{other_pos}]"
                 if other == person.id:
@@ -498,11 +528,11 @@ class _Resolver:
                     self.problems.append(
                         Problem(place, f"unknown defector '{other}'{_did_you_mean(hint)}")
                     )
-                elif person.id in apart:
+                elif first_at[person.id] == position:
                     apart[person.id].add(other)
                     apart[other].add(person.id)
         resolved = []
-        for position, person in enumerate(specs):
+        for position, person in self.numbered("defectors", specs):
             place = f"defectors[{position}]"
             for net_pos, net in enumerate(person.networks):
                 if net not in networks:
@@ -571,8 +601,12 @@ def _did_you_mean(candidates: Sequence[str]) -> str:
 def format_place(location: Sequence[int | str]) -> str:
     """``('defectors', 3, 'origin')`` -> ``defectors[3].origin``."""
     text = ""
-    for part in location:
-        if isinstance(part, int):
+    parts = list(location)
+    for position, part in enumerate(parts):
+        if part == "[key]":
+            continue  # pydantic's marker for a bad dict key: the key itself is the place
+        is_key = parts[position + 1 : position + 2] == ["[key]"]
+        if isinstance(part, int) and not isinstance(part, bool) and not is_key:
             text += f"[{part}]"
         else:
             text += ("." if text else "") + str(part)
@@ -593,7 +627,7 @@ def pydantic_problems(error: ValidationError, model: type[BaseModel]) -> list[Pr
         elif kind == "missing":
             message = "required key is missing"
         elif kind == "literal_error" and location == ["format"]:
-            message = f"expected '{SCENARIO_FORMAT}', got {item['input']!r}"
+            message = f"expected '{SCENARIO_FORMAT}', got {_short(item['input'])}"
         elif kind == "value_error":
             message = str(item["ctx"]["error"]) if "ctx" in item else item["msg"]
         else:
@@ -602,8 +636,15 @@ def pydantic_problems(error: ValidationError, model: type[BaseModel]) -> list[Pr
     return problems
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 3
+_REPR.maxstring = _REPR.maxother = 60
+
+
 def _short(value: Any) -> str:
-    text = repr(value)
+    # reprlib, not repr: a YAML alias bomb is a small graph of shared lists whose full repr
+    # would be billions of characters long.
+    text = _REPR.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -616,8 +657,7 @@ def _allowed_keys(model: type[BaseModel], location: Sequence[int | str]) -> list
         if isinstance(current, type) and issubclass(current, BaseModel):
             field_info = current.model_fields.get(str(part))
             if field_info is None:
-                # a dict key (capacity.areas.<name>): the value's model continues
-                current = _dict_value_model(current)
+                # a dict key (capacity.areas.<name>): _inner_model already gave the value's model
                 continue
             current = _inner_model(field_info.annotation)
     if isinstance(current, type) and issubclass(current, BaseModel):
@@ -626,17 +666,14 @@ def _allowed_keys(model: type[BaseModel], location: Sequence[int | str]) -> list
 
 
 def _inner_model(annotation: Any) -> Any:
-    for arg in (annotation, *getattr(annotation, "__args__", ())):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-        inner = _inner_model(arg) if getattr(arg, "__args__", None) else None
+    """The model inside an annotation: ``list[NetworkSpec]`` -> ``NetworkSpec``, else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        inner = _inner_model(arg)
         if inner is not None:
             return inner
     return None
-
-
-def _dict_value_model(model: type[BaseModel]) -> Any:
-    return AreaCapacity if model is Capacity else None
 
 
 def scenario_json_schema() -> dict[str, Any]:

@@ -54,6 +54,10 @@ class SolveSettings:
             "max_time_in_seconds": max(remaining_s, 0.01),
             "random_seed": self.seed,
             "num_workers": self.workers,
+            # Full linearization puts the at-most-one and keep-apart constraints into the LP;
+            # measured on generated national instances (100 networks, 300 pending) it cut
+            # single-worker solves from 20-60+ s to 2-17 s.
+            "linearization_level": 2,
         }
         if self.workers > 1 and self.reproducible:
             params["interleave_search"] = True
