@@ -160,7 +160,7 @@ def _load_custom_areas(path: Path, spec: str) -> Geography:
             frame = gpd.read_parquet(path)
         else:
             frame = gpd.read_file(path)
-    except Exception as error:  # noqa: BLE001 - any reader failure is the file's fault
+    except Exception as error:
         raise InputError(
             str(path), [Problem(place, f"cannot read areas file: {type(error).__name__}: {error}")]
         ) from None
@@ -173,15 +173,23 @@ def _load_custom_areas(path: Path, spec: str) -> Geography:
         problems.append(Problem(place, "areas file holds no areas"))
     if problems:
         raise InputError(str(path), problems)
-    ids = [str(v).strip() for v in frame["id"]]
-    names = [str(v).strip() for v in frame["name"]] if "name" in frame.columns else list(ids)
+    ids = [_text(v) for v in frame["id"]]
+    names = (
+        [_text(v) or i for v, i in zip(frame["name"], ids, strict=True)]
+        if "name" in frame.columns
+        else list(ids)
+    )
     seen: dict[str, int] = {}
     for row, area_id in enumerate(ids):
+        # references match ids case-insensitively, so 'A' and 'a' would be one area
+        folded = area_id.casefold()
         if not area_id:
             problems.append(Problem(f"areas[{row}].id", "empty id"))
-        elif area_id in seen:
-            problems.append(Problem(f"areas[{row}].id", f"duplicate id '{area_id}'"))
-        seen.setdefault(area_id, row)
+        elif folded in seen:
+            first = ids[seen[folded]]
+            same = "" if first == area_id else f" (same as '{first}' ignoring case)"
+            problems.append(Problem(f"areas[{row}].id", f"duplicate id '{area_id}'{same}"))
+        seen.setdefault(folded, row)
     geometry_types = frame.geometry.geom_type
     for row, (geom, kind) in enumerate(zip(frame.geometry, geometry_types, strict=True)):
         if geom is None or geom.is_empty:
@@ -195,3 +203,10 @@ def _load_custom_areas(path: Path, spec: str) -> Geography:
     return Geography(
         ids=tuple(ids), names=tuple(names), geometries=geometries, source=str(path.resolve())
     )
+
+
+def _text(value: object) -> str:
+    """A cell of an areas file as text: a missing value (None, NaN, NA) is empty, not 'nan'."""
+    import pandas as pd
+
+    return "" if pd.isna(value) else str(value).strip()

@@ -1,0 +1,192 @@
+"""The command line, driven through click's CliRunner; results are checked through the library."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import EXIT_INVALID, EXIT_OK, EXIT_VIOLATIONS, main
+from placement.check import check_plan
+from placement.plan import load_plan
+from placement.scenario import load_scenario
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+TINY = """\
+format: placement-scenario/1
+name: CLI test
+capacity:
+  default: {housing_units: 2, services: [exit_program]}
+networks:
+  - {id: N01, territory: [Göteborg], rivals: [N02]}
+  - {id: N02, territory: [Malmö]}
+defectors:
+  - {id: D1, networks: [N01], origin: Göteborg, threat_level: 5}
+  - {id: D2, networks: [N02], origin: Malmö, threat_level: 4}
+  - {id: D3, networks: [N02], origin: Malmö, placed_in: Luleå}
+  - {id: D4, networks: [N01], origin: Göteborg, household: 3}
+"""
+
+BROKEN = """\
+format: placement-scenario/1
+networks:
+  - {id: N01, territory: [Göteborg]}
+defectors:
+  - {id: D1, networks: [N01], origin: Stokholm}
+  - {id: D2, networks: [N09], origin: Malmö, threat_level: 7}
+"""
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Path:
+    path = tmp_path / "broken.yaml"
+    path.write_text(BROKEN, encoding="utf-8")
+    return path
+
+
+def test_solve_writes_a_plan_that_passes_check(runner: CliRunner, tiny: Path) -> None:
+    out = tiny.parent / "plan.json"
+    result = runner.invoke(main, ["solve", str(tiny), "-o", str(out), "--time-limit", "20"])
+    assert result.exit_code == EXIT_OK, result.output
+    assert "Status: optimal" in result.stdout
+    assert "D4: no area has 3 free housing units" in result.stdout
+    assert f"Plan written to {out}" in result.stdout
+    plan = load_plan(out)
+    assert check_plan(load_scenario(tiny), plan).ok
+    assert {a.defector for a in plan.assignments} == {"D1", "D2", "D3"}
+    assert [u.defector for u in plan.unplaced] == ["D4"]
+
+
+def test_plan_keys_are_pinned(runner: CliRunner, tiny: Path) -> None:
+    out = tiny.parent / "plan.json"
+    runner.invoke(main, ["solve", str(tiny), "-o", str(out), "-q"])
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert list(data) == [
+        "format", "scenario", "status", "assignments", "unplaced", "metrics", "provenance",
+    ]
+    assert data["format"] == "placement-plan/1"
+    assert set(data["scenario"]) == {"name", "sha256"}
+    assert set(data["provenance"]) >= {
+        "tool", "version", "solver", "python", "seed", "workers", "time_limit_s",
+        "reproducible", "created_at", "timing_s",
+    }
+    first = data["assignments"][0]
+    assert list(first)[:3] == ["defector", "area", "area_name"]
+    assert set(data["unplaced"][0]) == {"defector", "reasons", "threat_level"}
+
+
+def test_check_reports_violations_with_exit_1(runner: CliRunner, tiny: Path) -> None:
+    out = tiny.parent / "plan.json"
+    runner.invoke(main, ["solve", str(tiny), "-o", str(out), "-q"])
+    data = json.loads(out.read_text(encoding="utf-8"))
+    for entry in data["assignments"]:
+        if entry["defector"] == "D1":
+            entry["area"] = "1481"  # Mölndal: next to N01's Göteborg
+    out.write_text(json.dumps(data), encoding="utf-8")
+    result = runner.invoke(main, ["check", str(tiny), str(out)])
+    assert result.exit_code == EXIT_VIOLATIONS
+    assert "threats" in result.stdout and "D1" in result.stdout and "Mölndal" in result.stdout
+    as_json = runner.invoke(main, ["check", str(tiny), str(out), "--json"])
+    assert as_json.exit_code == EXIT_VIOLATIONS
+    assert json.loads(as_json.stdout)["ok"] is False
+
+
+def test_check_passes_with_exit_0(runner: CliRunner, tiny: Path) -> None:
+    out = tiny.parent / "plan.json"
+    runner.invoke(main, ["solve", str(tiny), "-o", str(out), "-q"])
+    result = runner.invoke(main, ["check", str(tiny), str(out)])
+    assert result.exit_code == EXIT_OK
+    assert "OK" in result.stdout
+
+
+def test_bad_scenario_gives_exit_2_every_problem_and_no_file(
+    runner: CliRunner, broken: Path
+) -> None:
+    out = broken.parent / "plan.json"
+    result = runner.invoke(main, ["solve", str(broken), "-o", str(out)])
+    assert result.exit_code == EXIT_INVALID
+    assert "Traceback" not in result.output
+    assert "defectors[0].origin: unknown area 'Stokholm' (did you mean Stockholm" in result.stderr
+    assert "defectors[1].networks[0]: unknown network 'N09'" in result.stderr
+    assert "defectors[1].threat_level" in result.stderr
+    assert result.stderr.startswith(f"Error: {broken}: 3 problems")
+    assert not out.exists()
+    assert list(broken.parent.iterdir()) == [broken]  # no temporary file left either
+
+
+def test_missing_output_directory_is_exit_2(runner: CliRunner, tiny: Path) -> None:
+    result = runner.invoke(main, ["solve", str(tiny), "-o", str(tiny.parent / "no" / "p.json")])
+    assert result.exit_code == EXIT_INVALID
+    assert "does not exist" in result.stderr
+
+
+def test_missing_scenario_file_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["validate", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == EXIT_INVALID
+    assert "file not found" in result.stderr
+
+
+def test_malformed_plan_is_exit_2(runner: CliRunner, tiny: Path) -> None:
+    plan = tiny.parent / "plan.json"
+    plan.write_text('{"format": "placement-plan/1", "status": "great"', encoding="utf-8")
+    result = runner.invoke(main, ["check", str(tiny), str(plan)])
+    assert result.exit_code == EXIT_INVALID
+    assert "invalid JSON" in result.stderr
+    plan.write_text('{"format": "placement-plan/1", "status": "great"}', encoding="utf-8")
+    result = runner.invoke(main, ["check", str(tiny), str(plan)])
+    assert result.exit_code == EXIT_INVALID
+    assert "status" in result.stderr
+
+
+def test_validate_summarises_a_valid_scenario(runner: CliRunner, tiny: Path) -> None:
+    result = runner.invoke(main, ["validate", str(tiny)])
+    assert result.exit_code == EXIT_OK
+    assert "Scenario: CLI test  [valid]" in result.stdout
+    assert "networks: 2, rivalries 1" in result.stdout
+    assert "No allowed area at all for 1 pending: D4" in result.stdout
+
+
+def test_validate_lists_problems(runner: CliRunner, broken: Path) -> None:
+    result = runner.invoke(main, ["validate", str(broken)])
+    assert result.exit_code == EXIT_INVALID
+    assert "unknown area 'Stokholm'" in result.stderr
+
+
+def test_schema_is_json_schema(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["schema"])
+    assert result.exit_code == EXIT_OK
+    schema = json.loads(result.stdout)
+    assert {"format", "policy", "capacity", "networks", "defectors"} <= set(schema["properties"])
+
+
+def test_usage_error_is_exit_2(runner: CliRunner, tiny: Path) -> None:
+    result = runner.invoke(main, ["solve", str(tiny)])  # no -o
+    assert result.exit_code == EXIT_INVALID
+    result = runner.invoke(main, ["solve", str(tiny), "-o", "x.json", "--workers", "0"])
+    assert result.exit_code == EXIT_INVALID
+
+
+def test_every_command_has_help_and_a_readme_mention(runner: CliRunner) -> None:
+    readme = README.read_text(encoding="utf-8")
+    for name, command in main.commands.items():
+        assert command.help, f"{name} has no help text"
+        result = runner.invoke(main, [name, "--help"])
+        assert result.exit_code == EXIT_OK
+        assert f"placement {name}" in readme, f"README does not mention 'placement {name}'"
+    top = runner.invoke(main, ["--help"])
+    assert "Exit codes" in top.stdout

@@ -1,0 +1,384 @@
+"""Areas and distances: Sweden's municipalities and custom areas files."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from placement.errors import InputError, Problem
+from placement.geography import (
+    SWEDEN_MUNICIPALITIES,
+    Geography,
+    load_geography,
+    sweden_municipalities,
+)
+from placement.scenario import load_scenario
+
+SWEDEN = sweden_municipalities()
+
+# Four 10 km squares in SWEREF 99 TM (metres): A and B touch, C lies 30 km east of B,
+# D lies 90 km north of A.
+X0, Y0 = 500_000, 6_500_000
+SQUARES = {
+    "A1": ("Alfa", (X0, Y0)),
+    "B2": ("Bravo", (X0 + 10_000, Y0)),
+    "C3": ("Charlie", (X0 + 50_000, Y0)),
+    "D4": ("Delta", (X0, Y0 + 100_000)),
+}
+
+
+def square(x: float, y: float, size: float) -> dict[str, Any]:
+    ring = [[x, y], [x + size, y], [x + size, y + size], [x, y + size], [x, y]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def feature(properties: dict[str, Any], geometry: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "Feature", "properties": properties, "geometry": geometry}
+
+
+def geojson(features: list[dict[str, Any]], *, crs: str | None = "EPSG::3006") -> str:
+    collection: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    if crs is not None:
+        collection["crs"] = {"type": "name", "properties": {"name": f"urn:ogc:def:crs:{crs}"}}
+    return json.dumps(collection)
+
+
+def squares_file(path: Path) -> Path:
+    features = [
+        feature({"id": key, "name": name}, square(x, y, 10_000))
+        for key, (name, (x, y)) in SQUARES.items()
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(geojson(features))
+    return path
+
+
+def area_problems(path: Path) -> list[Problem]:
+    with pytest.raises(InputError) as caught:
+        load_geography(str(path))
+    assert caught.value.source == str(path)
+    return caught.value.problems
+
+
+# --------------------------------------------------------------------------- Sweden
+
+
+def test_sweden_has_290_municipalities() -> None:
+    assert len(SWEDEN) == 290
+    assert len(set(SWEDEN.ids)) == 290
+    assert len({name.casefold() for name in SWEDEN.names}) == 290
+    assert all(len(code) == 4 and code.isdigit() for code in SWEDEN.ids)
+    assert list(SWEDEN.ids) == sorted(SWEDEN.ids)
+    assert SWEDEN.source == SWEDEN_MUNICIPALITIES
+    assert {g.geom_type for g in SWEDEN.geometries} <= {"Polygon", "MultiPolygon"}
+
+
+def test_sweden_is_loaded_once() -> None:
+    assert sweden_municipalities() is SWEDEN
+    assert load_geography(SWEDEN_MUNICIPALITIES) is SWEDEN
+    assert SWEDEN.distances("boundary") is SWEDEN.distances("boundary")
+
+
+@pytest.mark.parametrize(
+    ("reference", "code"),
+    [
+        ("0180", "0180"),
+        ("Stockholm", "0180"),
+        ("stockholm", "0180"),
+        ("  STOCKHOLM ", "0180"),
+        ("0127", "0127"),
+        ("Botkyrka", "0127"),
+        ("Göteborg", "1480"),
+        ("göteborg", "1480"),
+        ("GÖTEBORG", "1480"),
+        ("1480", "1480"),
+        ("Malmö", "1280"),
+        ("MALMÖ", "1280"),
+        ("Umeå", "2480"),
+        ("Luleå", "2580"),
+        ("Uppsala", "0380"),
+        ("Mölndal", "1481"),
+    ],
+)
+def test_index_of(reference: str, code: str) -> None:
+    index = SWEDEN.index_of(reference)
+    assert index is not None
+    assert SWEDEN.ids[index] == code
+
+
+@pytest.mark.parametrize("reference", ["", "180", "127", "87", "Stokholm", "Goteborg", "0000"])
+def test_index_of_unknown(reference: str) -> None:
+    assert SWEDEN.index_of(reference) is None
+
+
+def test_suggestions() -> None:
+    assert SWEDEN.suggestions("Stokholm") == ["Stockholm", "Boxholm", "Tidaholm"]
+    assert SWEDEN.suggestions("goteborg")[0] == "Göteborg"
+    assert SWEDEN.suggestions("MALMO")[0] == "Malmö"
+    assert SWEDEN.suggestions("Stokholm", limit=1) == ["Stockholm"]
+    assert SWEDEN.suggestions("xyzzy-qwerty") == []
+
+
+def test_label_and_county() -> None:
+    stockholm = SWEDEN.index_of("0180")
+    kiruna = SWEDEN.index_of("Kiruna")
+    assert stockholm is not None and kiruna is not None
+    assert SWEDEN.label(stockholm) == "Stockholm"
+    assert SWEDEN.county(stockholm) == "01"
+    assert SWEDEN.county(kiruna) == "25"
+
+
+def test_neighbours_are_zero_km_apart_by_boundary() -> None:
+    stockholm, solna = SWEDEN.index_of("0180"), SWEDEN.index_of("0184")
+    assert stockholm is not None and solna is not None
+    assert SWEDEN.names[solna] == "Solna"
+    assert SWEDEN.distances("boundary")[stockholm, solna] == 0
+    assert 0 < SWEDEN.distances("centroid")[stockholm, solna] < 20
+
+
+def test_stockholm_goteborg() -> None:
+    stockholm, goteborg = SWEDEN.index_of("Stockholm"), SWEDEN.index_of("Göteborg")
+    assert stockholm is not None and goteborg is not None
+    boundary = SWEDEN.distances("boundary")[stockholm, goteborg]
+    centroid = SWEDEN.distances("centroid")[stockholm, goteborg]
+    assert 360 <= boundary <= 380
+    assert centroid > boundary
+    assert centroid < 420
+
+
+def test_far_apart() -> None:
+    ystad, haparanda = SWEDEN.index_of("Ystad"), SWEDEN.index_of("Haparanda")
+    assert ystad is not None and haparanda is not None
+    assert 1100 < SWEDEN.distances("boundary")[ystad, haparanda] < 1400
+
+
+@pytest.mark.parametrize("kind", ["boundary", "centroid"])
+def test_matrices_are_symmetric_with_zero_diagonal(kind: str) -> None:
+    matrix = SWEDEN.distances(kind)  # type: ignore[arg-type]
+    assert matrix.shape == (290, 290)
+    assert matrix.dtype == np.float64
+    assert np.array_equal(matrix, matrix.T)
+    assert np.all(np.diag(matrix) == 0)
+    assert np.all(matrix >= 0)
+    assert np.all(np.isfinite(matrix))
+    off_diagonal = matrix[~np.eye(290, dtype=bool)]
+    if kind == "centroid":
+        assert np.all(off_diagonal > 0)
+    assert off_diagonal.max() < 1700  # Sweden is about 1570 km long
+
+
+def test_geography_checks_lengths() -> None:
+    with pytest.raises(ValueError, match="same length"):
+        Geography(ids=("a",), names=("a", "b"), geometries=np.empty(1, dtype=object))
+
+
+# --------------------------------------------------------------------------- custom areas
+
+
+def test_custom_areas_file(tmp_path: Path) -> None:
+    path = squares_file(tmp_path / "squares.geojson")
+    areas = load_geography(str(path))
+    assert areas.ids == ("A1", "B2", "C3", "D4")
+    assert areas.names == ("Alfa", "Bravo", "Charlie", "Delta")
+    assert areas.source == str(path.resolve())
+    assert areas.county(0) is None
+    assert areas.index_of("b2") == areas.index_of("BRAVO") == 1
+    assert areas.suggestions("Charly") == ["Charlie"]
+    boundary = areas.distances("boundary")
+    assert boundary[0, 1] == 0
+    assert boundary[1, 2] == pytest.approx(30)
+    assert boundary[0, 2] == pytest.approx(40)
+    assert boundary[0, 3] == pytest.approx(90)
+    assert boundary[2, 3] == pytest.approx(np.hypot(40, 90))
+    centroid = areas.distances("centroid")
+    assert centroid[0, 1] == pytest.approx(10)
+    assert centroid[0, 2] == pytest.approx(50)
+    assert centroid[0, 3] == pytest.approx(100)
+    for matrix in (boundary, centroid):
+        assert np.array_equal(matrix, matrix.T)
+        assert np.all(np.diag(matrix) == 0)
+
+
+def test_custom_areas_without_names_use_ids(tmp_path: Path) -> None:
+    path = tmp_path / "a.geojson"
+    path.write_text(geojson([feature({"id": " Z9 "}, square(X0, Y0, 1000))]))
+    areas = load_geography(str(path))
+    assert areas.ids == areas.names == ("Z9",)
+    assert areas.label(0) == "Z9"
+
+
+def test_custom_areas_in_wgs84_are_projected(tmp_path: Path) -> None:
+    path = tmp_path / "wgs84.geojson"
+    features = [
+        feature({"id": "S", "name": "South"}, square(15.0, 60.0, 0.1)),
+        feature({"id": "N", "name": "North"}, square(15.0, 61.0, 0.1)),
+    ]
+    path.write_text(geojson(features, crs=None))  # GeoJSON's default: WGS 84
+    areas = load_geography(str(path))
+    # 0.9 degrees of latitude on SWEREF 99 TM's central meridian
+    assert 99 < areas.distances("boundary")[0, 1] < 101
+    assert 110 < areas.distances("centroid")[0, 1] < 112
+
+
+def test_custom_areas_as_geoparquet(tmp_path: Path) -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    path = tmp_path / "areas.parquet"
+    frame = gpd.GeoDataFrame(
+        {"id": ["P", "Q"], "name": ["Pe", "Qu"]},
+        geometry=[box(X0, Y0, X0 + 5000, Y0 + 5000), box(X0 + 25_000, Y0, X0 + 30_000, Y0 + 5000)],
+        crs="EPSG:3006",
+    )
+    frame.to_parquet(path)
+    areas = load_geography(str(path))
+    assert areas.ids == ("P", "Q")
+    assert areas.distances("boundary")[0, 1] == pytest.approx(20)
+
+
+def test_scenario_with_custom_areas_relative_to_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    squares_file(tmp_path / "cases" / "maps" / "squares.geojson")
+    scenario_path = tmp_path / "cases" / "scenario.yaml"
+    scenario_path.write_text(
+        textwrap.dedent("""\
+        format: placement-scenario/1
+        areas: maps/squares.geojson
+        capacity:
+          default: {housing_units: 1}
+          areas: {C3: {housing_units: 5, services: [exit_program]}}
+        networks: [{id: N, territory: [alfa, B2]}]
+        defectors:
+          - {id: D, networks: [N], origin: Alfa, prefer: [d4], placed_in: Charlie}
+        """),
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)  # not the scenario's folder
+    scenario = load_scenario(Path("cases") / "scenario.yaml")
+    areas = scenario.geography
+    assert areas.ids == ("A1", "B2", "C3", "D4")
+    assert scenario.networks["N"].territory == (0, 1)
+    person = scenario.defectors[0]
+    assert (person.origin, person.prefer, person.placed_in) == (0, (3,), 2)
+    assert [o.housing_units for o in scenario.offers] == [1, 1, 5, 1]
+    assert scenario.distance_km[1, 2] == pytest.approx(30)
+
+
+def test_unknown_custom_area_suggests_names(tmp_path: Path) -> None:
+    squares_file(tmp_path / "squares.geojson")
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "format: placement-scenario/1\nareas: squares.geojson\n"
+        "networks: [{id: N, territory: [Charly, '0180']}]\n"
+    )
+    with pytest.raises(InputError) as caught:
+        load_scenario(path)
+    assert [str(p) for p in caught.value.problems] == [
+        "networks[0].territory[0]: unknown area 'Charly' (did you mean Charlie?)",
+        "networks[0].territory[1]: unknown area '0180'",
+    ]
+
+
+def test_missing_custom_areas_file_in_a_scenario(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("format: placement-scenario/1\nareas: nowhere.geojson\npolicy: {x: 1}\n")
+    with pytest.raises(InputError) as caught:
+        load_scenario(path)
+    assert caught.value.source == str(path)
+    assert [str(p) for p in caught.value.problems] == [
+        "policy.x: unknown key 'x'",
+        "areas: areas file 'nowhere.geojson' not found",
+    ]
+
+
+def test_missing_custom_areas_file(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere.geojson"
+    assert area_problems(path) == [Problem("areas", f"areas file '{path}' not found")]
+
+
+def test_custom_areas_file_without_id_column(tmp_path: Path) -> None:
+    path = tmp_path / "a.geojson"
+    path.write_text(geojson([feature({"name": "Alfa"}, square(X0, Y0, 1000))]))
+    assert area_problems(path) == [Problem("areas", "areas file has no 'id' column")]
+
+
+def test_custom_areas_file_with_duplicate_and_empty_ids(tmp_path: Path) -> None:
+    path = tmp_path / "a.geojson"
+    features = [
+        feature({"id": "A", "name": "One"}, square(X0, Y0, 1000)),
+        feature({"id": "B", "name": "Two"}, square(X0 + 2000, Y0, 1000)),
+        feature({"id": "A", "name": "Three"}, square(X0 + 4000, Y0, 1000)),
+        feature({"id": " ", "name": "Four"}, square(X0 + 6000, Y0, 1000)),
+        feature({"id": None, "name": "Five"}, square(X0 + 8000, Y0, 1000)),
+        feature({"id": "b", "name": "Six"}, square(X0 + 10_000, Y0, 1000)),
+    ]
+    path.write_text(geojson(features))
+    assert area_problems(path) == [
+        Problem("areas[2].id", "duplicate id 'A'"),
+        Problem("areas[3].id", "empty id"),
+        Problem("areas[4].id", "empty id"),  # not an area called 'nan'
+        # references match ids case-insensitively, so 'b' could never be told from 'B'
+        Problem("areas[5].id", "duplicate id 'b' (same as 'B' ignoring case)"),
+    ]
+
+
+def test_custom_areas_with_missing_names_use_their_ids(tmp_path: Path) -> None:
+    path = tmp_path / "a.geojson"
+    features = [
+        feature({"id": "A", "name": "Alfa"}, square(X0, Y0, 1000)),
+        feature({"id": "B", "name": None}, square(X0 + 2000, Y0, 1000)),
+        feature({"id": "C", "name": " "}, square(X0 + 4000, Y0, 1000)),
+    ]
+    path.write_text(geojson(features))
+    areas = load_geography(str(path))
+    assert areas.names == ("Alfa", "B", "C")  # never an area called 'None'
+    assert areas.index_of("None") is None
+
+
+def test_custom_areas_file_with_non_polygons(tmp_path: Path) -> None:
+    path = tmp_path / "a.geojson"
+    features = [
+        feature({"id": "A"}, square(X0, Y0, 1000)),
+        feature({"id": "P"}, {"type": "Point", "coordinates": [X0, Y0]}),
+        feature({"id": "L"}, {"type": "LineString", "coordinates": [[X0, Y0], [X0 + 1, Y0]]}),
+        feature({"id": "N"}, None),  # type: ignore[arg-type]
+    ]
+    path.write_text(geojson(features))
+    assert area_problems(path) == [
+        Problem("areas[1].geometry", "expected a polygon, got Point"),
+        Problem("areas[2].geometry", "expected a polygon, got LineString"),
+        Problem("areas[3].geometry", "missing or empty geometry"),
+    ]
+
+
+def test_custom_areas_file_without_crs(tmp_path: Path) -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    path = tmp_path / "a.parquet"
+    gpd.GeoDataFrame({"id": ["A"]}, geometry=[box(0, 0, 1, 1)]).to_parquet(path)
+    assert area_problems(path) == [
+        Problem("areas", "areas file has no coordinate reference system")
+    ]
+
+
+def test_unreadable_custom_areas_file(tmp_path: Path) -> None:
+    path = tmp_path / "a.geojson"
+    path.write_text("this is not GeoJSON")
+    problems = area_problems(path)
+    assert len(problems) == 1
+    assert problems[0].place == "areas"
+    assert problems[0].message.startswith("cannot read areas file: ")
+
+
+def test_empty_custom_areas_file(tmp_path: Path) -> None:
+    path = tmp_path / "a.geojson"
+    path.write_text(geojson([]))
+    problems = area_problems(path)
+    assert Problem("areas", "areas file holds no areas") in problems
