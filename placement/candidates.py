@@ -127,7 +127,9 @@ class Candidates:
             threat_nearest = np.full(n_areas, -1, dtype=np.int64)
         partner_areas = [
             other.placed_in
-            for other in (scenario.defectors[j] for j in self.threats.keep_apart_partners.get(index, ()))
+            for other in (
+                scenario.defectors[j] for j in self.threats.keep_apart_partners.get(index, ())
+            )
             if other.placed_in is not None
         ]
         if partner_areas:

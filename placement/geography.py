@@ -79,7 +79,8 @@ class Geography:
 
     def distances(self, kind: DistanceKind) -> FloatMatrix:
         """The full area-by-area distance matrix in km for ``boundary`` or ``centroid``."""
-        return self._boundary_km if kind == "boundary" else self._centroid_km
+        matrix: FloatMatrix = self._boundary_km if kind == "boundary" else self._centroid_km
+        return matrix
 
     @cached_property
     def _boundary_km(self) -> FloatMatrix:
@@ -102,7 +103,8 @@ class Geography:
         points = shapely.centroid(self.geometries)
         xy = shapely.get_coordinates(points)
         delta = xy[:, None, :] - xy[None, :, :]
-        return np.sqrt((delta**2).sum(axis=-1)) / 1000.0
+        matrix: FloatMatrix = np.sqrt((delta**2).sum(axis=-1)) / 1000.0
+        return matrix
 
 
 def load_geography(spec: str, *, base_dir: Path | None = None) -> Geography:

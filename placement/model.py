@@ -38,7 +38,7 @@ class PlacementModel:
     candidates: Candidates
     assign: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
     """(defector index, area index) -> Boolean: the person is placed there."""
-    placed: dict[int, cp_model.LinearExpr] = field(default_factory=dict)
+    placed: dict[int, cp_model.LinearExprT] = field(default_factory=dict)
     """Defector index -> 1 when placed anywhere, else 0."""
     constraint_counts: dict[str, int] = field(default_factory=dict)
 

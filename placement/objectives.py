@@ -91,8 +91,8 @@ def score_parts(candidates: Candidates, person: PersonCandidates, area: int) -> 
     waits: Mapping[str, float] = scenario.offers[area].wait_weeks
     wait_weeks = sum(waits.get(service, 0.0) for service in person.defector.needs)
     return ScoreParts(
-        margin=int(round(capped)) * person.defector.threat_level,
-        wait=-int(round(wait_weeks * WAIT_POINTS_PER_WEEK)),
+        margin=round(capped) * person.defector.threat_level,
+        wait=-round(wait_weeks * WAIT_POINTS_PER_WEEK),
         preference=PREFERENCE_POINTS if area in person.defector.prefer else 0,
     )
 

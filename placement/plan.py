@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -23,7 +23,7 @@ from placement.errors import InputError, Problem
 if TYPE_CHECKING:
     from placement.solve import SolveResult
 
-PLAN_FORMAT = "placement-plan/1"
+PLAN_FORMAT: Final = "placement-plan/1"
 PlanStatus = Literal["optimal", "feasible", "infeasible", "error"]
 
 
@@ -77,7 +77,9 @@ def load_plan(path: str | Path) -> Plan:
 
 def plan_to_json(plan: Plan) -> str:
     """The plan as stable, human-diffable JSON (fixed key order, two-space indent)."""
-    return json.dumps(plan.model_dump(mode="json", exclude_none=False), indent=2, ensure_ascii=False)
+    return json.dumps(
+        plan.model_dump(mode="json", exclude_none=False), indent=2, ensure_ascii=False
+    )
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
@@ -113,12 +115,13 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
 # --------------------------------------------------------------------------- from a solve
 
 
-def plan_from_result(result: SolveResult, *, extra_provenance: dict[str, Any] | None = None) -> Plan:
+def plan_from_result(
+    result: SolveResult, *, extra_provenance: dict[str, Any] | None = None
+) -> Plan:
     """The plan document for a solve: assignments, unplaced with reasons, metrics, provenance."""
     import platform
     from datetime import UTC, datetime
-
-    import ortools
+    from importlib.metadata import version
 
     import placement
     from placement.objectives import THREAT_LEVELS
@@ -175,7 +178,9 @@ def plan_from_result(result: SolveResult, *, extra_provenance: dict[str, Any] | 
             margins.append((margin, person.id, area))
         assignments.append(
             Assignment(
-                defector=person.id, area=geography.ids[area], area_name=geography.label(area),
+                defector=person.id,
+                area=geography.ids[area],
+                area_name=geography.label(area),
                 **extra,
             )
         )
@@ -204,8 +209,12 @@ def plan_from_result(result: SolveResult, *, extra_provenance: dict[str, Any] | 
         "primary_optimal": result.primary_optimal or not result.stages,
         "min_safety_margin_km": _round_km(margins[0][0]) if margins else None,
         "tightest_margins": [
-            {"defector": who, "area": geography.ids[area], "area_name": geography.label(area),
-             "safety_margin_km": _round_km(margin)}
+            {
+                "defector": who,
+                "area": geography.ids[area],
+                "area_name": geography.label(area),
+                "safety_margin_km": _round_km(margin),
+            }
             for margin, who, area in margins[:5]
         ],
         "area_load": area_load,
@@ -219,7 +228,7 @@ def plan_from_result(result: SolveResult, *, extra_provenance: dict[str, Any] | 
     provenance: dict[str, Any] = {
         "tool": "placement",
         "version": placement.__version__,
-        "solver": f"ortools-cp-sat {ortools.__version__}",
+        "solver": f"ortools-cp-sat {version('ortools')}",
         "python": platform.python_version(),
         "seed": settings.seed,
         "workers": settings.workers,
@@ -236,7 +245,7 @@ def plan_from_result(result: SolveResult, *, extra_provenance: dict[str, Any] | 
     return Plan(
         format=PLAN_FORMAT,
         scenario=ScenarioRef(name=scenario.name, sha256=scenario.sha256),
-        status=result.status,  # type: ignore[arg-type]  # always one of PlanStatus
+        status=result.status,
         assignments=assignments,
         unplaced=unplaced,
         metrics=metrics,
@@ -244,9 +253,7 @@ def plan_from_result(result: SolveResult, *, extra_provenance: dict[str, Any] | 
     )
 
 
-def _nearest_partner(
-    result: SolveResult, index: int, area: int
-) -> tuple[int, int, float] | None:
+def _nearest_partner(result: SolveResult, index: int, area: int) -> tuple[int, int, float] | None:
     """The closest person in the plan whom this person must be kept apart from."""
     best: tuple[int, int, float] | None = None
     distance = result.scenario.distance_km

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -30,7 +30,7 @@ from placement import _yamlio
 from placement.errors import InputError, Problem
 from placement.geography import SWEDEN_MUNICIPALITIES, FloatMatrix, Geography, load_geography
 
-SCENARIO_FORMAT = "placement-scenario/1"
+SCENARIO_FORMAT: Final = "placement-scenario/1"
 
 #: Service names every scenario understands; a scenario may add more with ``services:``.
 STANDARD_SERVICES: tuple[str, ...] = (
@@ -57,7 +57,7 @@ def _area_reference(value: Any) -> Any:
             return str(value)
         raise ValueError(
             f"area code {value} is a number; write municipality codes as quoted 4-digit "
-            f"strings (e.g. \"{value:04d}\")"
+            f'strings (e.g. "{value:04d}")'
         )
     return value
 
@@ -392,9 +392,7 @@ class _Resolver:
     def service(self, name: str, place: str) -> None:
         if name not in self.services:
             hint = difflib.get_close_matches(name, self.services, n=3, cutoff=0.6)
-            self.problems.append(
-                Problem(place, f"unknown service '{name}'{_did_you_mean(hint)}")
-            )
+            self.problems.append(Problem(place, f"unknown service '{name}'{_did_you_mean(hint)}"))
 
     def resolve(self, *, sha256: str, source: str) -> Scenario:
         offers = self._offers()

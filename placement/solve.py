@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ortools.sat.python import cp_model
 
@@ -91,7 +91,7 @@ class SolveResult:
         return bool(self.stages) and self.stages[0].status == "OPTIMAL"
 
     @property
-    def status(self) -> str:
+    def status(self) -> Literal["optimal", "feasible", "error"]:
         if not self.stages:
             return "optimal"  # nothing to decide
         if any(stage.status not in {"OPTIMAL", "FEASIBLE"} for stage in self.stages):
@@ -150,9 +150,7 @@ def solve_scenario(
     solution = _stage_primary(built, settings, result, started, progress)
     if solution is not None and result.primary_optimal:
         for level in THREAT_LEVELS:
-            count = sum(
-                1 for p in solution if scenario.defectors[p].threat_level == level
-            )
+            count = sum(1 for p in solution if scenario.defectors[p].threat_level == level)
             built.model.add(placed_at_level(built, level) == count)
         better = _stage_secondary(built, settings, result, started, progress, hint=solution)
         if better is not None:
@@ -219,8 +217,8 @@ def _stage_secondary(
     *,
     hint: dict[int, int],
 ) -> dict[int, int] | None:
-    built.model.clear_objective()
-    built.model.clear_hints()
+    built.model.clear_objective()  # type: ignore[no-untyped-call]  # ortools lacks the hint
+    built.model.clear_hints()  # type: ignore[no-untyped-call]  # ortools lacks the hint
     for (person, area), var in sorted(built.assign.items()):
         built.model.add_hint(var, hint.get(person) == area)
     built.model.maximize(secondary_objective(built))

@@ -85,7 +85,8 @@ def render_solve_summary(plan: Plan, scenario: Scenario) -> str:
         + (
             ""
             if plan.status == "optimal"
-            else f" (primary objective {'proven optimal' if metrics.get('primary_optimal') else 'not proven'})"
+            else " (primary objective "
+            + ("proven optimal)" if metrics.get("primary_optimal") else "not proven)")
         ),
         f"Pending: {metrics.get('pending', 0)}; newly placed {metrics.get('newly_placed', 0)}, "
         f"unplaced {metrics.get('unplaced', 0)}; already placed {metrics.get('already_placed', 0)}",

@@ -31,11 +31,7 @@ def feud_graph(scenario: Scenario) -> nx.MultiGraph:
 
 
 def _neighbours(graph: nx.MultiGraph, node: str, kind: str) -> set[str]:
-    return {
-        other
-        for _, other, edge_kind in graph.edges(node, data="kind")
-        if edge_kind == kind
-    }
+    return {other for _, other, edge_kind in graph.edges(node, data="kind") if edge_kind == kind}
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,11 @@ def line_scenario(
 ) -> Scenario:
     """A scenario on the line geography; every area offers every standard service."""
     everything = [
-        "exit_program", "trauma_care", "psychiatric_care", "addiction_treatment", "youth_services"
+        "exit_program",
+        "trauma_care",
+        "psychiatric_care",
+        "addiction_treatment",
+        "youth_services",
     ]
     areas: dict[str, Any] = {}
     for area, units in (housing or {}).items():

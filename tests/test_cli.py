@@ -77,13 +77,27 @@ def test_plan_keys_are_pinned(runner: CliRunner, tiny: Path) -> None:
     runner.invoke(main, ["solve", str(tiny), "-o", str(out), "-q"])
     data = json.loads(out.read_text(encoding="utf-8"))
     assert list(data) == [
-        "format", "scenario", "status", "assignments", "unplaced", "metrics", "provenance",
+        "format",
+        "scenario",
+        "status",
+        "assignments",
+        "unplaced",
+        "metrics",
+        "provenance",
     ]
     assert data["format"] == "placement-plan/1"
     assert set(data["scenario"]) == {"name", "sha256"}
     assert set(data["provenance"]) >= {
-        "tool", "version", "solver", "python", "seed", "workers", "time_limit_s",
-        "reproducible", "created_at", "timing_s",
+        "tool",
+        "version",
+        "solver",
+        "python",
+        "seed",
+        "workers",
+        "time_limit_s",
+        "reproducible",
+        "created_at",
+        "timing_s",
     }
     first = data["assignments"][0]
     assert list(first)[:3] == ["defector", "area", "area_name"]

@@ -1,0 +1,762 @@
+"""Seeded synthetic scenarios that look like the Swedish reality, for demos, tests and benchmarks.
+
+Real cases are secret, so every example, property-based test and benchmark in this project runs
+on synthetic data. To make the planner's behaviour on that data say something about real use,
+the generator follows the public figures in ``data/reference.json`` (see the domain primer):
+
+- network territories (1-4 areas) cluster in municipalities with police-listed vulnerable areas
+  and their neighbours; networks of one county split into rival factions, with some alliances,
+  a few feuds across counties, and 0-4 rivals each;
+- defectors come mostly from the networks of the three exit-program cities, are 16-44 years old
+  (mostly 18-30), with threat levels skewed to 2-4 (some 5), households of 1-4 (mostly 1-2),
+  needs drawn from the five standard services (minors need ``youth_services`` through their
+  age), and a few keep-apart links, avoid lists and preferences;
+- free housing is 0-10 units per municipality and none in about 4 of 10 (scaled up when a large
+  intake would otherwise be hopeless); services are offered more often in larger municipalities.
+
+Already placed people are placed by a greedy pass that obeys all seven hard rules among
+themselves under the scenario's policy, so a generated scenario never starts with pre-existing
+problems. Pending people are left for the planner; most, but not always all, can be placed.
+
+The result is a scenario *document* (a plain dict in format ``placement-scenario/1`` with areas
+as 4-digit code strings): it can be dumped with ``scenario_yaml`` or ``json.dump`` and loaded
+with ``placement.scenario.scenario_from_document``. The same arguments always give the same dict.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import random
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import yaml
+
+from placement.geography import (
+    SWEDEN_MUNICIPALITIES,
+    FloatMatrix,
+    Geography,
+    sweden_municipalities,
+)
+from placement.scenario import SCENARIO_FORMAT, STANDARD_SERVICES, YOUTH_SERVICE, Policy
+
+__all__ = [
+    "AGE_WEIGHTS",
+    "HOUSEHOLD_WEIGHTS",
+    "NEED_RATES",
+    "THREAT_WEIGHTS",
+    "generate_scenario",
+    "generate_tiny",
+    "scenario_yaml",
+]
+
+#: Relative weights of threat levels 1..5: most cases are 2-4, some are critical.
+THREAT_WEIGHTS: tuple[float, ...] = (0.06, 0.22, 0.30, 0.28, 0.14)
+#: Relative weights of household sizes 1..4 (housing units): mostly a person alone or a couple.
+HOUSEHOLD_WEIGHTS: tuple[float, ...] = (0.55, 0.27, 0.11, 0.07)
+#: Age bands (first, last, weight): the typical defector is a man aged 18-30; 16-44 are seen.
+AGE_WEIGHTS: tuple[tuple[int, int, float], ...] = ((16, 17, 0.06), (18, 30, 0.76), (31, 44, 0.18))
+#: How often a defector needs each stated service (``youth_services`` follows from the age).
+NEED_RATES: Mapping[str, float] = {
+    "exit_program": 0.80,
+    "trauma_care": 0.20,
+    "psychiatric_care": 0.15,
+    "addiction_treatment": 0.20,
+}
+
+# Areas fall in four tiers, largest first: exit-program city, large municipality, town (a code
+# ending in 80-99 marks a municipality that holds a former city), other. Per tier: the chance
+# that an area offers a service, and its weight as a place to live.
+_SERVICE_RATES: Mapping[str, tuple[float, float, float, float]] = {
+    "exit_program": (1.0, 0.75, 0.45, 0.18),
+    "trauma_care": (1.0, 0.60, 0.30, 0.08),
+    "psychiatric_care": (1.0, 0.75, 0.40, 0.12),
+    "addiction_treatment": (1.0, 0.70, 0.45, 0.20),
+    "youth_services": (1.0, 0.75, 0.45, 0.25),
+}
+_TIER_WEIGHT = (3.0, 2.0, 1.3, 1.0)
+# Relative weight of a network's home among the vulnerable-area municipalities.
+_HOME_WEIGHT = {"0180": 8.0, "1480": 6.0, "1280": 5.0}
+_OTHER_HOME_WEIGHT = 1.5
+_TERRITORY_SIZE_WEIGHTS = (0.30, 0.35, 0.20, 0.15)  # 1..4 areas
+_RIVAL_TARGET_WEIGHTS = (0.12, 0.28, 0.30, 0.18, 0.12)  # 0..4 rivals
+_SIZE_CHOICES = (0.6, 0.8, 1.0, 1.2, 1.6)  # relative share of defectors, x1.5 in exit cities
+_MAX_RIVALS = 4
+_MAX_ALLIES = 3
+_FREE_UNIT_WEIGHTS = (10, 9, 8, 6, 5, 4, 3, 2, 1.5, 1)  # 1..10 free units, when not 0
+_ATTEMPTS = 40  # redraws of a placed person before giving up on the greedy pass
+
+_FlagArray = npt.NDArray[np.bool_]
+
+
+# --------------------------------------------------------------------------- reference data
+
+
+@cache
+def _reference() -> dict[str, Any]:
+    """The public facts in ``reference.json``: installed as ``placement.data``, else ``data/``.
+
+    A source checkout has no importable ``placement.data`` (pyproject maps it to ``data/`` only
+    at install time), so the repository's ``data/`` directory is the fallback.
+    """
+    try:
+        text = (
+            importlib.resources.files("placement.data")
+            .joinpath("reference.json")
+            .read_text(encoding="utf-8")
+        )
+    except (ModuleNotFoundError, FileNotFoundError):
+        path = Path(__file__).resolve().parent.parent / "data" / "reference.json"
+        text = path.read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def _codes(key: str) -> list[str]:
+    return sorted(entry["code"] for entry in _reference()[key])
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def generate_scenario(
+    *,
+    seed: int,
+    networks: int,
+    placed: int,
+    pending: int,
+    name: str | None = None,
+    policy: Mapping[str, Any] | None = None,
+    housing_scale: float = 1.0,
+    threat_weights: Sequence[float] | None = None,
+) -> dict[str, Any]:
+    """A realistic synthetic scenario document; the same arguments give the same dict.
+
+    Parameters
+    ----------
+    seed
+        Seeds ``random.Random``; nothing else is random.
+    networks, placed, pending
+        How many networks, already placed defectors and pending defectors to make.
+    name
+        The scenario's ``name``; by default one that records the arguments.
+    policy
+        Policy keys to write into the scenario (the rest keep the contract's defaults). The
+        greedy placement of already placed people obeys this policy.
+    housing_scale
+        Multiplies the free housing units of every area; below 1 makes a housing shortage.
+    threat_weights
+        Relative weights of threat levels 1..5 (default ``THREAT_WEIGHTS``).
+
+    Raises
+    ------
+    ValueError
+        For impossible sizes or options, or (very unlikely) when the greedy pass cannot place
+        the already placed people under the rules.
+    """
+    if networks < 1:
+        raise ValueError("a scenario needs at least one network")
+    if placed < 0 or pending < 0:
+        raise ValueError("placed and pending must not be negative")
+    if housing_scale < 0:
+        raise ValueError("housing_scale must not be negative")
+    weights = tuple(THREAT_WEIGHTS if threat_weights is None else threat_weights)
+    if len(weights) != 5 or min(weights) < 0 or sum(weights) <= 0:
+        raise ValueError("threat_weights needs five non-negative weights, not all zero")
+    rules = Policy.model_validate(dict(policy or {}))
+    builder = _Builder(
+        rng=random.Random(seed),
+        geography=sweden_municipalities(),
+        policy=rules,
+        housing_scale=housing_scale,
+        threat_weights=weights,
+    )
+    builder.make_networks(networks)
+    builder.make_people(placed=placed, pending=pending)
+    builder.place_greedily(builder.people[:placed])
+    builder.make_capacity(pending_people=builder.people[placed:])
+    title = name or (
+        f"Synthetic scenario (seed {seed}: {networks} networks, {placed} placed, {pending} pending)"
+    )
+    return builder.document(title)
+
+
+def generate_tiny(*, seed: int) -> dict[str, Any]:
+    """A small scenario (2-6 networks, 0-8 placed, 1-8 pending) for property-based tests.
+
+    The sizes themselves follow from the seed, so a hypothesis strategy over seeds covers
+    small and less small cases alike.
+    """
+    rng = random.Random(seed)
+    networks, placed, pending = rng.randint(2, 6), rng.randint(0, 8), rng.randint(1, 8)
+    return generate_scenario(
+        seed=seed,
+        networks=networks,
+        placed=placed,
+        pending=pending,
+        name=f"Tiny synthetic scenario (seed {seed})",
+    )
+
+
+# Without the types-PyYAML stubs, SafeDumper is Any to mypy; with them, the ignore is unused.
+class _ScenarioDumper(yaml.SafeDumper):  # type: ignore[misc,unused-ignore]
+    """Quotes every all-digit string and keeps small collections on one line.
+
+    Quoting means no YAML reader can take the code ``0180`` for a number; one line per list
+    and per area offer keeps a scenario of hundreds of people readable.
+    """
+
+
+def _is_flat(value: Any, *, depth: int = 1) -> bool:
+    if isinstance(value, list):
+        return depth > 0 and all(_is_flat(v, depth=0) for v in value)
+    if isinstance(value, dict):
+        return depth > 0 and all(_is_flat(v, depth=0) for v in value.values())
+    return True
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if value.isdigit():
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    return dumper.represent_str(value)
+
+
+def _represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.SequenceNode:
+    flow = all(_is_flat(v, depth=0) for v in value)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
+
+
+def _represent_dict(dumper: yaml.SafeDumper, value: dict[Any, Any]) -> yaml.MappingNode:
+    flow = len(value) <= 3 and all(_is_flat(v) for v in value.values())
+    return dumper.represent_mapping("tag:yaml.org,2002:map", value, flow_style=flow)
+
+
+_ScenarioDumper.add_representer(str, _represent_str)
+_ScenarioDumper.add_representer(list, _represent_list)
+_ScenarioDumper.add_representer(dict, _represent_dict)
+
+
+_CODE = re.compile(r'"(\d{4})"')
+
+
+def scenario_yaml(document: Mapping[str, Any], *, header: str = "", area_names: bool = True) -> str:
+    """A scenario document as YAML text, keys in contract order, codes quoted.
+
+    ``header`` is written first as ``#`` comment lines (say how and why the file was made).
+    With ``area_names``, a line that refers to municipalities by code ends in a comment naming
+    them (``origin: "1480"  # Göteborg``), since few readers know the codes by heart.
+    """
+    body = yaml.dump(
+        dict(document),
+        Dumper=_ScenarioDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=1000,  # never fold a one-line area offer
+    )
+    lines = [f"# {line}".rstrip() for line in header.splitlines()]
+    if lines:
+        lines.append("")
+    if area_names and document.get("areas", SWEDEN_MUNICIPALITIES) == SWEDEN_MUNICIPALITIES:
+        geography = sweden_municipalities()
+        names = dict(zip(geography.ids, geography.names, strict=True))
+        for line in body.splitlines():
+            codes = _CODE.findall(line)
+            if codes and "#" not in line and all(code in names for code in codes):
+                line += "  # " + ", ".join(names[code] for code in codes)
+            lines.append(line)
+        return "\n".join(lines) + "\n"
+    return "\n".join([*lines, body])
+
+
+# --------------------------------------------------------------------------- the builder
+
+
+@dataclass
+class _Network:
+    id: str
+    home: int
+    county: str
+    faction: int
+    territory: list[int]
+    size: float
+    """Relative number of its members who defect (big-city networks are bigger)."""
+    rivals: set[str] = field(default_factory=set)
+    allies: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Person:
+    id: str
+    networks: list[str]
+    origin: int
+    household: int
+    threat_level: int
+    age: int
+    needs: list[str]
+    avoid: list[int] = field(default_factory=list)
+    prefer: list[int] = field(default_factory=list)
+    keep_apart_from: list[str] = field(default_factory=list)
+    threat_buffer_km: float | None = None
+    placed_in: int | None = None
+
+
+class _Builder:
+    """Holds the random state and the growing scenario; each step is one method."""
+
+    def __init__(
+        self,
+        *,
+        rng: random.Random,
+        geography: Geography,
+        policy: Policy,
+        housing_scale: float,
+        threat_weights: tuple[float, ...],
+    ) -> None:
+        self.rng = rng
+        self.geography = geography
+        self.policy = policy
+        self.housing_scale = housing_scale
+        self.threat_weights = threat_weights
+        self.distance: FloatMatrix = geography.distances(policy.distance)
+        # Realism (territories, neighbours) is measured by boundary, whatever the policy says.
+        self.boundary_km: FloatMatrix = geography.distances("boundary")
+        self.touching = self.boundary_km <= 0.0
+        size = len(geography)
+        self.size = size
+        index = {code: i for i, code in enumerate(geography.ids)}
+        self.vulnerable = [index[c] for c in _codes("vulnerable_area_municipalities")]
+        self.large = {index[c] for c in _codes("large_municipalities")}
+        self.exit_cities = {index[c] for c in _codes("exit_program_cities")}
+        self.tier = np.array(
+            [
+                0
+                if i in self.exit_cities
+                else 1
+                if i in self.large
+                else 2
+                if int(geography.ids[i][2:]) >= 80
+                else 3
+                for i in range(size)
+            ],
+            dtype=np.int64,
+        )
+        self.services: dict[str, _FlagArray] = {}
+        self.waits: dict[int, dict[str, int]] = {}
+        for service in STANDARD_SERVICES:
+            rates = _SERVICE_RATES[service]
+            self.services[service] = np.array(
+                [rng.random() < rates[int(self.tier[i])] for i in range(size)], dtype=np.bool_
+            )
+        for i in range(size):
+            if self.services["trauma_care"][i] and rng.random() < 0.5:
+                self.waits.setdefault(i, {})["trauma_care"] = rng.randint(2, 26)
+            if self.services["psychiatric_care"][i] and rng.random() < 0.4:
+                self.waits.setdefault(i, {})["psychiatric_care"] = rng.randint(2, 20)
+        self.networks: dict[str, _Network] = {}
+        self.people: list[_Person] = []
+        self.partners: dict[str, set[str]] = {}
+        # The state of the greedy pass, filled in as people are placed.
+        inf = np.full(size, np.inf)
+        self.territory_km: dict[str, FloatMatrix] = {}
+        """Network -> distance from each area to its territory."""
+        self.nearest_member_km: dict[str, FloatMatrix] = {}
+        """Network -> distance from each area to its nearest placed member."""
+        self.members: dict[str, npt.NDArray[np.int64]] = {}
+        self.load = np.zeros(size, dtype=np.int64)
+        """Housing units taken by placed households, per area."""
+        self.limit = np.zeros(size, dtype=np.int64)
+        self.housing = np.zeros(size, dtype=np.int64)
+        self.redraws = 0
+        self._inf = inf
+
+    # ---------------------------------------------------------------- networks and feuds
+
+    def make_networks(self, count: int) -> None:
+        """Networks with a home among the vulnerable-area municipalities, factions and feuds."""
+        rng = self.rng
+        width = max(2, len(str(count)))
+        homes = [
+            rng.choices(self.vulnerable, weights=[self._home_weight(i) for i in self.vulnerable])[0]
+            for _ in range(count)
+        ]
+        by_county: dict[str, list[str]] = {}
+        for number, home in enumerate(homes, start=1):
+            network_id = f"N{number:0{width}d}"
+            county = self.geography.ids[home][:2]
+            members = by_county.setdefault(county, [])
+            parent = self.networks[members[-1]] if members and rng.random() < 0.15 else None
+            if parent is not None:
+                # A splinter: a faction breaks away after its leader is killed or jailed, and
+                # keeps part of the old territory.
+                home = parent.home
+                faction = 1 - parent.faction if parent.faction < 2 else 0
+            else:
+                faction = rng.randrange(3 if len(members) >= 4 else 2)
+            network = _Network(
+                id=network_id,
+                home=home,
+                county=county,
+                faction=faction,
+                territory=self._territory(home),
+                size=rng.choice(_SIZE_CHOICES) * (1.5 if home in self.exit_cities else 1.0),
+            )
+            if parent is not None:
+                network.rivals.add(parent.id)
+                parent.rivals.add(network_id)
+            self.networks[network_id] = network
+            members.append(network_id)
+        self._feuds(by_county)
+        for network_id, network in self.networks.items():
+            self.territory_km[network_id] = (
+                self.distance[:, network.territory].min(axis=1) if network.territory else self._inf
+            )
+            self.nearest_member_km[network_id] = self._inf
+            self.members[network_id] = np.zeros(self.size, dtype=np.int64)
+
+    def _home_weight(self, area: int) -> float:
+        return _HOME_WEIGHT.get(self.geography.ids[area], _OTHER_HOME_WEIGHT)
+
+    def _territory(self, home: int) -> list[int]:
+        """The home and up to 3 areas within 30 km of its border (neighbours are at 0 km)."""
+        rng = self.rng
+        size = rng.choices(range(1, 5), weights=_TERRITORY_SIZE_WEIGHTS)[0]
+        candidates = [int(i) for i in np.flatnonzero(self.boundary_km[home] <= 30.0) if i != home]
+        vulnerable = set(self.vulnerable)
+        territory = [home]
+        while len(territory) < size and candidates:
+            # Other municipalities with vulnerable areas are three times as likely.
+            weights = [3.0 if c in vulnerable else 1.0 for c in candidates]
+            pick = rng.choices(candidates, weights=weights)[0]
+            candidates.remove(pick)
+            territory.append(pick)
+        return sorted(territory)
+
+    def _feuds(self, by_county: Mapping[str, list[str]]) -> None:
+        """Rivals across factions of a county (a few across counties) and allies within one."""
+        rng = self.rng
+        ids = sorted(self.networks)
+        target = {
+            n: max(len(self.networks[n].rivals), rng.choices(range(5), _RIVAL_TARGET_WEIGHTS)[0])
+            for n in ids
+        }
+        for network_id in ids:
+            network = self.networks[network_id]
+            local = [
+                other
+                for other in by_county[network.county]
+                if other != network_id and self.networks[other].faction != network.faction
+            ]
+            distant = [other for other in ids if self.networks[other].county != network.county]
+            rng.shuffle(local)
+            rng.shuffle(distant)
+            for other in [*local, *distant[:2]]:
+                if len(network.rivals) >= target[network_id]:
+                    break
+                peer = self.networks[other]
+                if other in network.rivals or other in network.allies:
+                    continue
+                if peer.county != network.county and rng.random() > 0.25:
+                    continue
+                if len(peer.rivals) >= min(_MAX_RIVALS, target[other] + 1):
+                    continue
+                network.rivals.add(other)
+                peer.rivals.add(network_id)
+        for network_id in ids:
+            network = self.networks[network_id]
+            for other in by_county[network.county]:
+                peer = self.networks[other]
+                if (
+                    other <= network_id
+                    or peer.faction != network.faction
+                    or other in network.rivals
+                    or len(network.allies) >= _MAX_ALLIES
+                    or len(peer.allies) >= _MAX_ALLIES
+                    or rng.random() > 0.25
+                ):
+                    continue
+                network.allies.add(other)
+                peer.allies.add(network_id)
+
+    # ---------------------------------------------------------------- people
+
+    def make_people(self, *, placed: int, pending: int) -> None:
+        """Defectors with their attributes, then a few keep-apart links, avoid and prefer lists."""
+        rng = self.rng
+        total = placed + pending
+        width = max(3, len(str(total)))
+        for number in range(1, total + 1):
+            self.people.append(self._person(f"D{number:0{width}d}"))
+        candidates = sorted(self.large | {int(i) for i in np.flatnonzero(self.tier == 2)})
+        for person in self.people:
+            if rng.random() < 0.08:
+                person.avoid = sorted(
+                    set(rng.sample(candidates, rng.randint(1, 2))) - {person.origin}
+                )
+            if rng.random() < 0.15:
+                wishes = set(rng.sample(candidates, rng.randint(1, 3)))
+                person.prefer = sorted(wishes - set(person.avoid) - {person.origin})
+        links = round(total * 0.03) if total >= 10 else int(total >= 4 and rng.random() < 0.5)
+        for _ in range(links):
+            first, second = rng.sample(self.people, 2)
+            if second.id not in self.partners.get(first.id, ()):
+                first.keep_apart_from = sorted([*first.keep_apart_from, second.id])
+                self.partners.setdefault(first.id, set()).add(second.id)
+                self.partners.setdefault(second.id, set()).add(first.id)
+
+    def _person(self, person_id: str) -> _Person:
+        """One defector: mostly from the big cities' networks, aged mostly 18-30."""
+        rng = self.rng
+        ids = sorted(self.networks)
+        weights = [self.networks[n].size for n in ids]
+        first = self.networks[rng.choices(ids, weights=weights)[0]]
+        networks = [first.id]
+        if rng.random() < 0.04:
+            # Some people moved between groups; never between rivals.
+            others = [
+                n
+                for n in ids
+                if n != first.id
+                and n not in first.rivals
+                and self.networks[n].county == first.county
+            ]
+            if others:
+                networks = sorted([first.id, rng.choice(others)])
+        roll = rng.random()
+        if roll < 0.75:
+            origin = first.home
+        elif roll < 0.95:
+            origin = rng.choice(first.territory)
+        else:
+            neighbours = [int(i) for i in np.flatnonzero(self.touching[first.home])]
+            origin = rng.choice(neighbours) if neighbours else first.home
+        band = rng.choices(AGE_WEIGHTS, weights=[w for _, _, w in AGE_WEIGHTS])[0]
+        age = rng.randint(band[0], band[1])
+        threat = rng.choices(range(1, 6), weights=self.threat_weights)[0]
+        household = rng.choices(range(1, 5), weights=HOUSEHOLD_WEIGHTS)[0]
+        if age < 18:
+            household = 1  # a minor moves alone (to a family home or supported housing)
+        needs = []
+        for service, rate in NEED_RATES.items():
+            boost = 1.5 if service == "trauma_care" and threat >= 4 else 1.0
+            if rng.random() < rate * boost:
+                needs.append(service)
+        # Some critical cases get a wider buffer, some low-threat ones a narrower one.
+        buffer: float | None = None
+        if threat == 5 and rng.random() < 0.25:
+            buffer = 150
+        elif threat == 1 and rng.random() < 0.30:
+            buffer = 60
+        return _Person(
+            id=person_id,
+            networks=networks,
+            origin=origin,
+            household=household,
+            threat_level=threat,
+            age=age,
+            needs=needs,
+            threat_buffer_km=buffer,
+        )
+
+    # ---------------------------------------------------------------- greedy placement
+
+    def place_greedily(self, people: Sequence[_Person]) -> None:
+        """Place already placed people one by one so that all seven rules hold among them.
+
+        A person for whom no area is left is redrawn (new network, origin, needs, household),
+        as if a different case had come in; their id, lists and links stay.
+        """
+        policy = self.policy
+        # A soft limit per area spreads the load: larger places take more, and an area goes
+        # over its limit only when no other area is allowed.
+        mean = sum(p.household for p in people) / self.size
+        factor = np.array([3.0, 2.0, 1.5, 1.0])[self.tier]
+        self.limit = np.ceil(mean * factor).astype(np.int64) + 2
+        where: dict[str, int] = {}
+        for person in people:
+            for _ in range(_ATTEMPTS):
+                mask = self._allowed(person, where, policy)
+                if mask.any():
+                    roomy = mask & (self.load + person.household <= self.limit)
+                    mask = roomy if roomy.any() else mask
+                    break
+                self.redraws += 1
+                fresh = self._person(person.id)
+                person.networks, person.origin = fresh.networks, fresh.origin
+                person.household, person.threat_level = fresh.household, fresh.threat_level
+                person.age, person.needs = fresh.age, fresh.needs
+                person.threat_buffer_km = fresh.threat_buffer_km
+                person.avoid = [a for a in person.avoid if a != person.origin]
+            else:
+                raise ValueError(
+                    f"could not place {person.id} and the people before them under the rules; "
+                    "try another seed or fewer placed people"
+                )
+            area = self._choose(person, mask)
+            person.placed_in = area
+            where[person.id] = area
+            self.load[area] += person.household
+            for network in person.networks:
+                self.members[network][area] += 1
+                self.nearest_member_km[network] = np.minimum(
+                    self.nearest_member_km[network], self.distance[:, area]
+                )
+
+    def _needs(self, person: _Person) -> list[str]:
+        needs = list(person.needs)
+        if person.age < self.policy.youth_age:
+            needs.append(YOUTH_SERVICE)
+        return needs
+
+    def _threatening(self, person: _Person) -> set[str]:
+        threats = set(person.networks)
+        for network in person.networks:
+            rivals = self.networks[network].rivals
+            threats |= rivals
+            if self.policy.allies_of_rivals_threaten:
+                for rival in rivals:
+                    threats |= self.networks[rival].allies
+        return threats
+
+    def _allowed(self, person: _Person, where: Mapping[str, int], policy: Policy) -> _FlagArray:
+        """The areas where ``person`` may live given everyone placed so far (all seven rules)."""
+        buffer = (
+            person.threat_buffer_km
+            if person.threat_buffer_km is not None
+            else policy.threat_buffer_km
+        )
+        mask: _FlagArray = self.distance[:, person.origin] >= policy.origin_buffer_km  # origin
+        for network in sorted(self._threatening(person)):  # threats
+            mask &= self.territory_km[network] >= buffer
+        for service in self._needs(person):  # services
+            mask &= self.services[service]
+        mask[person.avoid] = False  # avoid
+        rivals = set().union(*(self.networks[n].rivals for n in person.networks))
+        for rival in sorted(rivals):  # keep apart: rival networks
+            mask &= self.nearest_member_km[rival] >= policy.keep_apart_km
+        for other in sorted(self.partners.get(person.id, ())):  # keep apart: listed people
+            if other in where:
+                mask &= self.distance[:, where[other]] >= policy.keep_apart_km
+        for network in person.networks:  # same network
+            mask &= self.members[network] < policy.max_same_network_per_area
+        # Capacity holds by construction: an area's housing is set later to the units its
+        # placed households take plus its free units.
+        return mask
+
+    def _choose(self, person: _Person, mask: _FlagArray) -> int:
+        """A random allowed area: larger places, wider margins to rivals and lighter load first."""
+        areas = np.flatnonzero(mask)
+        rivals = set().union(*(self.networks[n].rivals for n in person.networks))
+        margin = np.full(len(areas), 300.0)
+        for rival in sorted(rivals):
+            margin = np.minimum(margin, self.nearest_member_km[rival][areas])
+        weights = (
+            np.array(_TIER_WEIGHT)[self.tier[areas]]
+            * (1.0 + margin / 100.0)
+            / (1.0 + self.load[areas] / self.limit[areas])
+        )
+        return int(self.rng.choices(areas.tolist(), weights=weights.tolist())[0])
+
+    # ---------------------------------------------------------------- capacity
+
+    def make_capacity(self, *, pending_people: Sequence[_Person]) -> None:
+        """Housing = units taken by placed households + free units (0-10, often none).
+
+        A large intake is hopeless on the realistic range alone, so the free units are scaled
+        up until they could hold the pending households about 1.3 times over (before
+        ``housing_scale``, which can then make a shortage on purpose).
+        """
+        rng = self.rng
+        facts = _reference()["housing"]
+        deficit = facts["with_deficit"] / facts["municipalities"]
+        free = np.array(
+            [
+                0 if rng.random() < deficit else rng.choices(range(1, 11), _FREE_UNIT_WEIGHTS)[0]
+                for _ in range(self.size)
+            ],
+            dtype=np.float64,
+        )
+        wanted = 1.3 * sum(p.household for p in pending_people)
+        scale = max(1.0, wanted / max(free.sum(), 1.0)) * self.housing_scale
+        # Round at random (up with the fractional part's chance), so that a small scale still
+        # leaves its expected number of units rather than rounding every area down to none.
+        units = [int(x) + (rng.random() < x - int(x)) for x in (free * scale).tolist()]
+        self.housing = self.load + np.array(units, dtype=np.int64)
+
+    # ---------------------------------------------------------------- the document
+
+    def document(self, title: str) -> dict[str, Any]:
+        """The scenario as a contract document, everything sorted, areas as code strings."""
+        code = self.geography.ids
+        areas: dict[str, Any] = {}
+        for i in range(self.size):
+            services = [s for s in STANDARD_SERVICES if self.services[s][i]]
+            if not services and self.housing[i] == 0:
+                continue
+            entry: dict[str, Any] = {"housing_units": int(self.housing[i]), "services": services}
+            if i in self.waits:
+                entry["wait_weeks"] = dict(sorted(self.waits[i].items()))
+            areas[code[i]] = entry
+        policy = {key: _plain(value) for key, value in self.policy.model_dump().items()}
+        networks = []
+        for network_id in sorted(self.networks):
+            network = self.networks[network_id]
+            item: dict[str, Any] = {
+                "id": network_id,
+                "name": _codename(int(network_id[1:])),
+                "territory": [code[i] for i in network.territory],
+                "rivals": sorted(network.rivals),
+                "allies": sorted(network.allies),
+            }
+            networks.append(item)
+        defectors = []
+        for person in self.people:
+            entry = {
+                "id": person.id,
+                "networks": list(person.networks),
+                "origin": code[person.origin],
+                "household": person.household,
+                "threat_level": person.threat_level,
+                "age": person.age,
+                "needs": list(person.needs),
+            }
+            if person.avoid:
+                entry["avoid"] = [code[i] for i in person.avoid]
+            if person.prefer:
+                entry["prefer"] = [code[i] for i in person.prefer]
+            if person.keep_apart_from:
+                entry["keep_apart_from"] = list(person.keep_apart_from)
+            if person.threat_buffer_km is not None:
+                entry["threat_buffer_km"] = _plain(person.threat_buffer_km)
+            if person.placed_in is not None:
+                entry["placed_in"] = code[person.placed_in]
+            defectors.append(entry)
+        return {
+            "format": SCENARIO_FORMAT,
+            "name": title,
+            "areas": SWEDEN_MUNICIPALITIES,
+            "policy": policy,
+            "capacity": {"default": {"housing_units": 0, "services": []}, "areas": areas},
+            "networks": networks,
+            "defectors": defectors,
+        }
+
+
+def _plain(value: Any) -> Any:
+    """``100.0`` -> ``100``: whole kilometres read better in a scenario file."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _codename(number: int) -> str:
+    """``Group A`` .. ``Group Z``, ``Group AA`` ..: neutral names that match no real network."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return f"Group {letters}"
