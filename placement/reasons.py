@@ -8,10 +8,10 @@ Two cases:
    counting the areas left at each step, and the sentence names the combination that leaves
    none: "no area offering trauma_care is at least 100 km from the territories of N03 and N07
    (41 areas offer trauma_care; none of them is far enough from those territories)".
-2. Some areas are allowed on their own, but every one is taken by this plan's placements of
-   more urgent (or equally urgent) people: the sentence says how many areas were allowed and,
-   for each (up to a few), what blocks it now -- full housing, a kept-apart person placed
-   nearby, or another defector of the same network.
+2. Some areas are allowed on their own, but every one is taken by this plan's placements,
+   which place the most people, most threatened first: the sentence says how many areas were
+   allowed and, for each (up to a few), what blocks it now -- full housing, a kept-apart person
+   placed nearby, or another defector of the same network.
 """
 
 from __future__ import annotations
@@ -206,7 +206,13 @@ def _all_allowed_taken(result: SolveResult, person: PersonCandidates) -> str:
     count = len(person.areas)
     shown = "; ".join(blocked[:MAX_AREAS_NAMED])
     more = f"; and {count - MAX_AREAS_NAMED} more" if count > MAX_AREAS_NAMED else ""
+    caveat = (
+        ""
+        if result.primary_optimal
+        else "; the search stopped at the time limit, so a better plan may exist"
+    )
     return (
         f"{count} area{'s' if count != 1 else ''} allowed by every rule on its own, but all are "
-        f"needed for more urgent or equally urgent cases in this plan ({shown}{more})"
+        f"taken in this plan, which places the most people, most threatened first "
+        f"({shown}{more}{caveat})"
     )
