@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -284,7 +285,8 @@ def scenario_from_document(
     resolver = _Resolver(spec, geography, problems, positions=positions)
     scenario = resolver.resolve(sha256=sha256, source=source)
     if problems:
-        raise InputError(source, sorted(set(problems), key=problems.index))
+        unique = list(dict.fromkeys(problems))
+        raise InputError(source, sorted(unique, key=_document_order))
     return scenario
 
 
@@ -585,6 +587,22 @@ def _offer(value: AreaCapacity) -> AreaOffer:
         services=frozenset(value.services),
         wait_weeks=dict(value.wait_weeks),
     )
+
+
+_SECTIONS = ("", "format", "name", "areas", "services", "policy", "capacity", "networks")
+
+
+def _document_order(problem: Problem) -> tuple[Any, ...]:
+    """Sort key putting problems in the order of the file: section, item number, then key.
+
+    Whole-file problems (no place) come first; list indices compare as numbers, so
+    ``defectors[10]`` follows ``defectors[9]``.
+    """
+    parts = re.findall(r"\[(\d+)\]|([^.\[\]]+)", problem.place)
+    head = parts[0][1] if parts else ""
+    section = _SECTIONS.index(head) if head in _SECTIONS else len(_SECTIONS)
+    key = tuple((0, int(number), "") if number else (1, 0, name) for number, name in parts)
+    return (section, key)
 
 
 def _did_you_mean(candidates: Sequence[str]) -> str:

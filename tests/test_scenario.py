@@ -320,8 +320,8 @@ def test_short_numbers_are_refused_with_the_quoting_hint_in_json(tmp_path: Path)
         },
     ) == [
         "networks[0].territory[0]: " + NUMBER_HINT.format(180),
-        "defectors[0].origin: " + NUMBER_HINT.format(127),
         "defectors[0].avoid[1]: " + NUMBER_HINT.format(0),
+        "defectors[0].origin: " + NUMBER_HINT.format(127),
         "defectors[0].placed_in: " + NUMBER_HINT.format(99),
     ]
 
@@ -374,11 +374,11 @@ def test_unknown_area_names_the_place_and_the_nearest_names(tmp_path: Path) -> N
         """)
     assert problems(tmp_path, text) == [
         "networks[0].territory[1]: unknown area 'Gotebrog' (did you mean Göteborg or Tibro?)",
+        "defectors[1].avoid[0]: unknown area 'Malmo' (did you mean Malmö or Malå or Salem?)",
         "defectors[1].origin: unknown area 'Stokholm' "
         "(did you mean Stockholm or Boxholm or Tidaholm?)",
-        "defectors[1].avoid[0]: unknown area 'Malmo' (did you mean Malmö or Malå or Salem?)",
-        "defectors[1].prefer[1]: unknown area 'Upsala' (did you mean Uppsala or Sala or Pajala?)",
         "defectors[1].placed_in: unknown area '0000'",
+        "defectors[1].prefer[1]: unknown area 'Upsala' (did you mean Uppsala or Sala or Pajala?)",
     ]
 
 
@@ -393,8 +393,8 @@ def test_unknown_networks(tmp_path: Path) -> None:
             "defectors": [{"id": "D1", "networks": ["N01", "N03"], "origin": "Umeå"}],
         },
     ) == [
-        "networks[0].rivals[1]: unknown network 'N99'",
         "networks[0].allies[0]: unknown network 'X'",
+        "networks[0].rivals[1]: unknown network 'N99'",
         "defectors[0].networks[1]: unknown network 'N03' (did you mean N02 or N01?)",
     ]
 
@@ -431,10 +431,10 @@ def test_unknown_services(tmp_path: Path) -> None:
             ],
         },
     ) == [
-        "capacity.default.services[0]: unknown service 'exit_progam' (did you mean exit_program?)",
         "capacity.areas.Umeå.services[0]: unknown service 'trauma' (did you mean trauma_care?)",
         "capacity.areas.Umeå.wait_weeks.psychiatric: unknown service 'psychiatric' "
         "(did you mean psychiatric_care?)",
+        "capacity.default.services[0]: unknown service 'exit_progam' (did you mean exit_program?)",
         "defectors[0].needs[0]: unknown service 'youth_service' (did you mean youth_services?)",
     ]
 
@@ -467,10 +467,10 @@ def test_network_relations_with_itself_or_both_ways(tmp_path: Path) -> None:
             ]
         },
     ) == [
-        "networks[0].rivals[0]: network 'N1' lists itself",
-        "networks[1].allies[0]: network 'N2' lists itself",
         "networks[0]: network 'N1' is both rival and ally of N2",
+        "networks[0].rivals[0]: network 'N1' lists itself",
         "networks[1]: network 'N2' is both rival and ally of N1",
+        "networks[1].allies[0]: network 'N2' lists itself",
         "networks[2]: network 'N3' is both rival and ally of N4",
         "networks[3]: network 'N4' is both rival and ally of N3",
     ]
@@ -510,12 +510,12 @@ def test_unknown_keys_with_did_you_mean(tmp_path: Path) -> None:
             "defectors": [{"id": "D", "networks": ["N1"], "origin": "Malmö", "origni": 1}],
         },
     ) == [
+        "policy.colour: unknown key 'colour'",
         "policy.threat_bufer_km: unknown key 'threat_bufer_km' "
         "(did you mean threat_buffer_km or origin_buffer_km?)",
-        "policy.colour: unknown key 'colour'",
-        "capacity.default.housing_unit: unknown key 'housing_unit' (did you mean housing_units?)",
         "capacity.areas.Malmö.service: unknown key 'service' (did you mean services?)",
         "capacity.areaz: unknown key 'areaz' (did you mean areas?)",
+        "capacity.default.housing_unit: unknown key 'housing_unit' (did you mean housing_units?)",
         "networks[0].rival: unknown key 'rival' (did you mean rivals?)",
         "defectors[0].origni: unknown key 'origni' (did you mean origin?)",
         "nmae: unknown key 'nmae' (did you mean name?)",
@@ -531,9 +531,9 @@ def test_missing_required_keys(tmp_path: Path) -> None:
     ) == [
         "networks[0].id: required key is missing",
         "defectors[0].id: required key is missing",
+        "defectors[0].name: unknown key 'name'",
         "defectors[0].networks: required key is missing",
         "defectors[0].origin: required key is missing",
-        "defectors[0].name: unknown key 'name'",
         "defectors[1].id: required key is missing",
         "defectors[1].networks: required key is missing",
         "defectors[1].origin: required key is missing",
@@ -574,15 +574,15 @@ def test_wrong_types(tmp_path: Path) -> None:
         "name: Input should be a valid string (got 5)",
         "areas: Input should be a valid string (got 3)",
         "services: Input should be a valid list (got 'x')",
-        "policy.distance: Input should be 'boundary' or 'centroid' (got 'euclid')",
         "policy.allies_of_rivals_threaten: Input should be a valid boolean, "
         "unable to interpret input (got 'maybe')",
+        "policy.distance: Input should be 'boundary' or 'centroid' (got 'euclid')",
         "networks[0].territory: Input should be a valid list (got 'Malmö')",
-        "defectors[0].networks: Input should be a valid list (got 'N1')",
-        "defectors[0].origin: Input should be a valid string (got ['Malmö'])",
         "defectors[0].household: Input should be a valid integer, "
         "unable to parse string as an integer (got 'two')",
         "defectors[0].needs: Input should be a valid list (got 'exit_program')",
+        "defectors[0].networks: Input should be a valid list (got 'N1')",
+        "defectors[0].origin: Input should be a valid string (got ['Malmö'])",
         "defectors[0].threat_buffer_km: Input should be a valid number, "
         "unable to parse string as a number (got '100 km')",
     ]
@@ -611,8 +611,8 @@ def test_out_of_range(tmp_path: Path) -> None:
         "capacity.default.housing_units: Input should be greater than or equal to 0 (got -1)",
         "defectors[0].threat_level: Input should be greater than or equal to 1 (got 0)",
         "defectors[1].threat_level: Input should be less than or equal to 5 (got 6)",
-        "defectors[2].household: Input should be greater than or equal to 1 (got 0)",
         "defectors[2].age: Input should be greater than or equal to 0 (got -1)",
+        "defectors[2].household: Input should be greater than or equal to 1 (got 0)",
     ]
 
 
@@ -646,14 +646,14 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
             f"{path}: 9 problems",
             "  duplicate key 'name' on line 3",
             "  policy.threat_buffer_km: Input should be greater than or equal to 0 (got -1)",
-            "  defectors[0].threat_level: Input should be less than or equal to 5 (got 9)",
             "  networks[0]: network 'N01' is both rival and ally of N02",
-            "  networks[1]: network 'N02' is both rival and ally of N01",
             "  networks[0].territory[0]: unknown area 'Gotebrog' (did you mean Göteborg or Tibro?)",
-            "  defectors[1].keep_apart_from[1]: unknown defector 'D7'",
+            "  networks[1]: network 'N02' is both rival and ally of N01",
             "  defectors[0].networks[0]: unknown network 'N03' (did you mean N02 or N01?)",
             "  defectors[0].origin: unknown area 'Stokholm' "
             "(did you mean Stockholm or Boxholm or Tidaholm?)",
+            "  defectors[0].threat_level: Input should be less than or equal to 5 (got 9)",
+            "  defectors[1].keep_apart_from[1]: unknown defector 'D7'",
         ]
     )
 
@@ -671,13 +671,13 @@ def test_broken_items_keep_their_places_and_ids(tmp_path: Path) -> None:
         """)
     assert problems(tmp_path, text) == [
         "networks[0].territory: Input should be a valid list (got 5)",
+        "networks[1].territory[0]: unknown area 'Stokholm' "
+        "(did you mean Stockholm or Boxholm or Tidaholm?)",
         "defectors[0].id: required key is missing",
         "defectors[1].age: Input should be a valid integer, "
         "unable to parse string as an integer (got 'old')",
-        "defectors[2].threat_level: Input should be less than or equal to 5 (got 7)",
-        "networks[1].territory[0]: unknown area 'Stokholm' "
-        "(did you mean Stockholm or Boxholm or Tidaholm?)",
         "defectors[1].origin: unknown area 'Gotebrg' (did you mean Göteborg?)",
+        "defectors[2].threat_level: Input should be less than or equal to 5 (got 7)",
     ]
 
 
