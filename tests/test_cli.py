@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,46 @@ def test_every_command_has_help_and_a_readme_mention(runner: CliRunner) -> None:
         assert f"placement {name}" in readme, f"README does not mention 'placement {name}'"
     top = runner.invoke(main, ["--help"])
     assert "Exit codes" in top.stdout
+
+
+NATIONAL = Path(__file__).resolve().parent.parent / "scenarios" / "national.yaml"
+
+
+def _without_times(text: str) -> dict[str, object]:
+    data = json.loads(text)
+    data["provenance"].pop("created_at")
+    data["provenance"].pop("timing_s")
+    return data
+
+
+def test_two_runs_write_the_same_plan_byte_for_byte_apart_from_times(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    for out in (first, second):
+        result = runner.invoke(main, ["solve", str(NATIONAL), "-o", str(out), "-q"])
+        assert result.exit_code == EXIT_OK, result.output
+    a, b = first.read_text(encoding="utf-8"), second.read_text(encoding="utf-8")
+    assert _without_times(a) == _without_times(b)
+    # Byte for byte once the time values (and only those) are blanked out.
+    assert _blank_times(a) == _blank_times(b)
+
+
+def _blank_times(text: str) -> str:
+    text = re.sub(r'"created_at": "[^"]*"', '"created_at": ""', text)
+    return re.sub(r'"(build|stage_\d+)": [0-9.e-]+', r'"\1": 0', text)
+
+
+def test_progress_goes_to_stderr(
+    runner: CliRunner, tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import placement.solve
+
+    monkeypatch.setattr(placement.solve, "PROGRESS_AFTER_S", 0.0)
+    out = tiny.parent / "plan.json"
+    result = runner.invoke(main, ["solve", str(tiny), "-o", str(out)])
+    assert result.exit_code == EXIT_OK
+    assert "incumbent" in result.stderr and "bound" in result.stderr
+    assert "incumbent" not in result.stdout
+    quiet = runner.invoke(main, ["solve", str(tiny), "-o", str(out), "-q"])
+    assert quiet.stdout == "" and quiet.stderr == ""
