@@ -1,9 +1,8 @@
 """What "best" means: the contract's primary objective and this project's secondary one.
 
 Primary (the contract): place as many pending defectors as possible, the most threatened first
--- lexicographically, the number placed at threat level 5, then 4, ... down to 1. It is encoded
-exactly as one weighted sum: a level's weight exceeds the sum of all lower levels' weights times
-their head counts, so one more person at a higher level always beats any number at lower ones.
+-- lexicographically, the number placed at threat level 5, then 4, ... down to 1. It is solved
+exactly, one level at a time (``placed_at_level``; see ``placement.solve``).
 
 Secondary (this project's choice, documented in the README), only among plans that are
 primary-optimal. Points per newly placed person, summed:
@@ -33,28 +32,6 @@ MARGIN_CAP_KM = 100
 WAIT_POINTS_PER_WEEK = 2
 PREFERENCE_POINTS = 50
 CROWDING_POINTS = 20
-
-
-def level_weights(candidates: Candidates) -> dict[int, int]:
-    """Weights that make the weighted count of placed people lexicographic by threat level."""
-    counts = {level: 0 for level in THREAT_LEVELS}
-    for person in candidates.people.values():
-        if person.areas:
-            counts[person.defector.threat_level] += 1
-    weights: dict[int, int] = {}
-    weight = 1
-    for level in sorted(THREAT_LEVELS):
-        weights[level] = weight
-        weight *= counts[level] + 1
-    return weights
-
-
-def primary_objective(built: PlacementModel) -> cp_model.LinearExpr:
-    weights = level_weights(built.candidates)
-    people = built.candidates.scenario.defectors
-    return cp_model.LinearExpr.sum(
-        [weights[people[p].threat_level] * placed for p, placed in sorted(built.placed.items())]
-    )
 
 
 def placed_at_level(built: PlacementModel, level: int) -> cp_model.LinearExpr:

@@ -206,7 +206,7 @@ def plan_from_result(
         "newly_placed": len(result.new_areas),
         "unplaced": len(unplaced),
         "pending_by_threat_level": by_level,
-        "primary_optimal": result.primary_optimal or not result.stages,
+        "primary_optimal": result.primary_optimal,
         "min_safety_margin_km": _round_km(margins[0][0]) if margins else None,
         "tightest_margins": [
             {

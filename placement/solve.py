@@ -1,10 +1,15 @@
-"""Solving a scenario: filter, build, solve in two stages, and return the decisions.
+"""Solving a scenario: filter, build, solve in stages, and return the decisions.
 
-Stage 1 maximises the primary objective (placed people, lexicographic by threat level). When it
-is proven optimal, the number placed at each level is fixed and stage 2 maximises the secondary
-objective, starting from stage 1's plan as a hint. The plan's status is ``optimal`` only when
-both stages are proven optimal; ``metrics.primary_optimal`` tells whether at least the contract's
-objective was proven.
+The primary objective is lexicographic (placed at threat level 5, then 4, ... then 1), so it is
+solved as one stage per level, most threatened first: each stage maximises the number placed at
+its level and then holds that number fixed for the later stages. Measured on generated national
+instances (100 networks, 1,000 placed, 300 pending), this proved optimality in about 1 s where
+one weighted sum of all levels had not closed its gap after 120 s: the LP bound of the weighted
+form is weak at the lower levels. A last stage maximises the secondary objective with every
+level's count fixed. Each stage starts from the previous stage's plan (a solution hint).
+
+The plan's status is ``optimal`` only when every stage is proven optimal;
+``metrics.primary_optimal`` tells whether at least the contract's objective was proven.
 
 Reproducibility: CP-SAT with one worker, or with several workers and ``interleave_search``, is
 deterministic for a given seed. Both are offered; a time limit that cuts a search short can still
@@ -22,12 +27,7 @@ from ortools.sat.python import cp_model
 
 from placement.candidates import Candidates
 from placement.model import PlacementModel, build_model
-from placement.objectives import (
-    THREAT_LEVELS,
-    placed_at_level,
-    primary_objective,
-    secondary_objective,
-)
+from placement.objectives import THREAT_LEVELS, placed_at_level, secondary_objective
 from placement.scenario import Scenario
 from placement.threats import Threats
 
@@ -85,18 +85,16 @@ class SolveResult:
     stages: list[StageResult] = field(default_factory=list)
     build_s: float = 0.0
     model_size: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def primary_optimal(self) -> bool:
-        return bool(self.stages) and self.stages[0].status == "OPTIMAL"
+    primary_optimal: bool = True
+    """Every threat-level stage proven optimal (true when there was nothing to decide)."""
 
     @property
     def status(self) -> Literal["optimal", "feasible", "error"]:
-        if not self.stages:
-            return "optimal"  # nothing to decide
-        if any(stage.status not in {"OPTIMAL", "FEASIBLE"} for stage in self.stages):
-            return "error"
-        return "optimal" if all(s.status == "OPTIMAL" for s in self.stages) else "feasible"
+        if any(stage.status in {"INFEASIBLE", "MODEL_INVALID"} for stage in self.stages):
+            return "error"  # cannot happen for a sound model: placing nobody is always allowed
+        if self.primary_optimal and all(s.status == "OPTIMAL" for s in self.stages):
+            return "optimal"
+        return "feasible"
 
     def area_of(self, defector_index: int) -> int | None:
         person = self.scenario.defectors[defector_index]
@@ -147,16 +145,37 @@ def solve_scenario(
     )
     if not built.assign:
         return result
-    solution = _stage_primary(built, settings, result, started, progress)
-    if solution is not None and result.primary_optimal:
-        for level in THREAT_LEVELS:
-            count = sum(1 for p in solution if scenario.defectors[p].threat_level == level)
-            built.model.add(placed_at_level(built, level) == count)
-        better = _stage_secondary(built, settings, result, started, progress, hint=solution)
+    solution: dict[int, int] = {}
+    proven = True
+    for level in _levels_to_decide(candidates):
+        found = _stage_level(built, settings, result, started, progress, level, hint=solution)
+        if found is None:
+            proven = False  # out of time before any plan at this level: keep the last one
+            break
+        solution, optimal = found
+        proven = proven and optimal
+    result.primary_optimal = proven
+    if proven:
+        better = _stage(
+            built,
+            settings,
+            result,
+            started,
+            progress,
+            name="margins, waits, wishes, spread",
+            objective=secondary_objective(built),
+            hint=solution,
+        )
         if better is not None:
-            solution = better
-    result.new_areas = dict(sorted((solution or {}).items()))
+            solution = better[0]
+    result.new_areas = dict(sorted(solution.items()))
     return result
+
+
+def _levels_to_decide(candidates: Candidates) -> list[int]:
+    """Threat levels, most threatened first, at which someone has a candidate area."""
+    present = {p.defector.threat_level for p in candidates.people.values() if p.areas}
+    return [level for level in THREAT_LEVELS if level in present]
 
 
 def _run(
@@ -193,37 +212,61 @@ def _read_solution(built: PlacementModel, solver: cp_model.CpSolver) -> dict[int
     }
 
 
-def _stage_primary(
+def _stage_level(
     built: PlacementModel,
     settings: SolveSettings,
     result: SolveResult,
     started: float,
     progress: Progress | None,
-) -> dict[int, int] | None:
-    built.model.maximize(primary_objective(built))
-    solver, stage = _run(built, settings, "placed (by threat level)", started, progress)
-    result.stages.append(stage)
-    if stage.objective is None:
+    level: int,
+    *,
+    hint: dict[int, int],
+) -> tuple[dict[int, int], bool] | None:
+    """Place as many people of one threat level as possible, then hold that count.
+
+    A proven count is fixed (``==``) for the later stages; an unproven one only bounds them
+    from below (``>=``), so later stages can still improve it.
+    """
+    count = placed_at_level(built, level)
+    found = _stage(
+        built,
+        settings,
+        result,
+        started,
+        progress,
+        name=f"placed at threat level {level}",
+        objective=count,
+        hint=hint,
+    )
+    if found is None:
         return None
-    return _read_solution(built, solver)
+    solution, optimal = found
+    placed = sum(
+        1 for p in solution if built.candidates.scenario.defectors[p].threat_level == level
+    )
+    built.model.add(count == placed if optimal else count >= placed)
+    return solution, optimal
 
 
-def _stage_secondary(
+def _stage(
     built: PlacementModel,
     settings: SolveSettings,
     result: SolveResult,
     started: float,
     progress: Progress | None,
     *,
+    name: str,
+    objective: cp_model.LinearExprT,
     hint: dict[int, int],
-) -> dict[int, int] | None:
+) -> tuple[dict[int, int], bool] | None:
+    """Maximise one objective from the previous stage's plan; None when no plan was found."""
     built.model.clear_objective()  # type: ignore[no-untyped-call]  # ortools lacks the hint
     built.model.clear_hints()  # type: ignore[no-untyped-call]  # ortools lacks the hint
     for (person, area), var in sorted(built.assign.items()):
         built.model.add_hint(var, hint.get(person) == area)
-    built.model.maximize(secondary_objective(built))
-    solver, stage = _run(built, settings, "margins, waits, wishes, spread", started, progress)
+    built.model.maximize(objective)
+    solver, stage = _run(built, settings, name, started, progress)
     result.stages.append(stage)
     if stage.objective is None:
         return None
-    return _read_solution(built, solver)
+    return _read_solution(built, solver), stage.status == "OPTIMAL"
