@@ -119,7 +119,10 @@ def solve(
     progress = None if quiet else (lambda line: click.echo(line, err=True))
     result = solve_scenario(loaded, settings, progress=progress)
     plan = plan_from_result(result)
-    write_plan(plan, out)
+    try:
+        write_plan(plan, out)
+    except OSError as error:
+        _fail(InputError(output, [_problem("--output", f"cannot write: {error.strerror}")]))
     if not quiet:
         click.echo(render_solve_summary(plan, loaded))
         click.echo(f"Plan written to {out}")

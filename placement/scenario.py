@@ -643,7 +643,8 @@ def pydantic_problems(error: ValidationError, model: type[BaseModel]) -> list[Pr
         elif kind == "missing":
             message = "required key is missing"
         elif kind == "literal_error" and location == ["format"]:
-            message = f"expected '{SCENARIO_FORMAT}', got {_short(item['input'])}"
+            expected = item.get("ctx", {}).get("expected", repr(SCENARIO_FORMAT))
+            message = f"expected {expected}, got {_short(item['input'])}"
         elif kind == "value_error":
             message = str(item["ctx"]["error"]) if "ctx" in item else item["msg"]
         else:

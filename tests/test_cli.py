@@ -248,3 +248,25 @@ def test_progress_goes_to_stderr(
     assert "incumbent" not in result.stdout
     quiet = runner.invoke(main, ["solve", str(tiny), "-o", str(out), "-q"])
     assert quiet.stdout == "" and quiet.stderr == ""
+
+
+def test_unwritable_output_is_exit_2_without_traceback(
+    runner: CliRunner, tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import placement.plan
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(placement.plan, "write_text_atomic", refuse)
+    out = tiny.parent / "plan.json"
+    result = runner.invoke(main, ["solve", str(tiny), "-o", str(out), "-q"])
+    assert result.exit_code == EXIT_INVALID
+    assert "--output: cannot write: Permission denied" in result.stderr
+    assert not out.exists()
+
+
+def test_output_that_is_a_directory_is_exit_2(runner: CliRunner, tiny: Path) -> None:
+    result = runner.invoke(main, ["solve", str(tiny), "-o", str(tiny.parent)])
+    assert result.exit_code == EXIT_INVALID
+    assert "is a directory" in result.stderr
