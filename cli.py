@@ -161,6 +161,116 @@ def check(scenario: str, plan: str, as_json: bool) -> None:
     sys.exit(EXIT_OK if report.ok else EXIT_VIOLATIONS)
 
 
+FORMAT_OPTION = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="Plain text, markdown (for reports), or versioned JSON (for tools).",
+)
+TOP_OPTION = click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="How many areas to list per group in text and markdown (JSON lists all).",
+)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.option("--defector", help="Explain one person, with every other area ranked.")
+@FORMAT_OPTION
+@TOP_OPTION
+def explain(scenario: str, plan: str, defector: str | None, fmt: str, top: int) -> None:
+    """Explain PLAN: for each person, every rule with its margin where they are.
+
+    With --defector, also every other area: allowed ones ranked by what choosing them would
+    gain or cost, the others with the first rule that rules them out ("Malmö: threats: 12.0
+    km from N03's territory in Malmö, needs 100 km"). Already placed people get the same
+    treatment: whether their place still keeps every rule. Distances are the checker's,
+    rounded down to 0.1 km.
+    """
+    from placement.explain import explain_plan, render_explanation
+    from placement.plan import load_plan
+
+    loaded = _load_scenario(scenario)
+    try:
+        loaded_plan = load_plan(plan)
+    except InputError as error:
+        _fail(error)
+    if defector is not None and defector not in loaded.defector_index:
+        _fail(InputError(scenario, [_problem("--defector", _unknown_defector(loaded, defector))]))
+    explanation = explain_plan(loaded, loaded_plan, defector=defector)
+    click.echo(render_explanation(explanation, fmt, top=top), nl=False)  # type: ignore[arg-type]  # click.Choice guarantees a Format
+
+
+def _unknown_defector(scenario: Any, defector: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(defector, list(scenario.defector_index), n=3, cutoff=0.6)
+    hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+    return f"unknown defector '{defector}'{hint}"
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--defector", help="A pending (or placed) person of the scenario.")
+@click.option(
+    "--case",
+    "case",
+    type=click.Path(dir_okay=False),
+    help="A YAML/JSON file with one new person's keys (id, networks, origin, ...).",
+)
+@click.option(
+    "--plan",
+    "plan",
+    type=click.Path(dir_okay=False),
+    help="Take everyone else's places from this plan instead of the scenario's placed_in.",
+)
+@FORMAT_OPTION
+@TOP_OPTION
+def recommend(
+    scenario: str, defector: str | None, case: str | None, plan: str | None, fmt: str, top: int
+) -> None:
+    """Rank areas for one person, given everyone else's current placements.
+
+    Give exactly one of --defector and --case. Allowed areas are ranked by this project's
+    secondary objective (safety margin, waits, wishes), each with every rule's margin; the
+    excluded areas are listed with the first rule that rules them out. A direct evaluation,
+    not a solve: it answers in well under a second at national size.
+    """
+    from placement.explain import plan_areas, render_recommendation
+    from placement.explain import recommend as rank
+    from placement.plan import load_plan
+    from placement.scenario import load_scenario_with_case
+
+    if (defector is None) == (case is None):
+        _fail(InputError("recommend", [_problem("", "give exactly one of --defector and --case")]))
+    if case is not None:
+        try:
+            loaded, defector = load_scenario_with_case(scenario, case)
+        except InputError as error:
+            _fail(error)
+    else:
+        loaded = _load_scenario(scenario)
+    assert defector is not None
+    if defector not in loaded.defector_index:
+        _fail(InputError(scenario, [_problem("--defector", _unknown_defector(loaded, defector))]))
+    placements = None
+    context = "people already placed in the scenario"
+    if plan is not None:
+        try:
+            placements = plan_areas(loaded, load_plan(plan))
+        except InputError as error:
+            _fail(error)
+        context = f"places in {Path(plan).name}"
+    result = rank(loaded, defector, placements=placements, context=context)
+    click.echo(render_recommendation(result, fmt, top=top), nl=False)  # type: ignore[arg-type]  # click.Choice guarantees a Format
+
+
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("scenario", type=click.Path(dir_okay=False))
 def validate(scenario: str) -> None:

@@ -124,10 +124,17 @@ def plan_from_result(
     from importlib.metadata import version
 
     import placement
+    from placement.explain import rule_facts
     from placement.objectives import THREAT_LEVELS
     from placement.reasons import unplaced_reasons
 
     scenario = result.scenario
+    final_areas = {
+        index: area
+        for index in range(len(scenario.defectors))
+        if (area := result.area_of(index)) is not None
+    }
+    facts = rule_facts(result.candidates, final_areas)
     geography = scenario.geography
     policy = scenario.policy
     assignments: list[Assignment] = []
@@ -176,6 +183,7 @@ def plan_from_result(
                 margin = min(margin, distance - policy.keep_apart_km)
             extra["safety_margin_km"] = _round_km(margin)
             margins.append((margin, person.id, area))
+        extra["rules"] = {f.rule: f.to_dict(with_rule=False) for f in facts[index]}
         assignments.append(
             Assignment(
                 defector=person.id,

@@ -254,6 +254,59 @@ def load_scenario(path: str | Path, *, geography: Geography | None = None) -> Sc
     )
 
 
+def load_scenario_with_case(
+    path: str | Path, case_path: str | Path, *, geography: Geography | None = None
+) -> tuple[Scenario, str]:
+    """The scenario with one more pending defector read from a case file; returns its id too.
+
+    A case file holds one defector entry with the scenario's keys (``placed_in`` not allowed:
+    a case is someone to place). Problems in the case are reported with the case file's name
+    and places inside it (``origin``), problems in the scenario with the scenario's.
+    """
+    path, case_path = Path(path), Path(case_path)
+    raw_bytes = _yamlio.read_bytes(path)
+    document, problems = _yamlio.parse(raw_bytes, path)
+    if document is None or problems:
+        raise InputError(str(path), problems)
+    case, case_problems = _yamlio.parse(_yamlio.read_bytes(case_path), case_path)
+    if case is None or case_problems:
+        raise InputError(str(case_path), case_problems)
+    if not isinstance(case, dict):
+        raise InputError(str(case_path), [Problem("", "a case must be one defector's keys")])
+    if "placed_in" in case:
+        raise InputError(
+            str(case_path), [Problem("placed_in", "a case is someone to place; remove placed_in")]
+        )
+    if not isinstance(document, dict) or not isinstance(document.get("defectors", []), list):
+        return load_scenario(path, geography=geography), ""  # raises with the scenario's problems
+    position = len(document.get("defectors", []))
+    existing = {d.get("id") for d in document.get("defectors", []) if isinstance(d, dict)}
+    if case.get("id") in existing:
+        raise InputError(
+            str(case_path),
+            [Problem("id", f"defector '{case.get('id')}' already exists in the scenario")],
+        )
+    merged = {**document, "defectors": [*document.get("defectors", []), case]}
+    prefix = f"defectors[{position}]"
+    try:
+        scenario = scenario_from_document(
+            merged,
+            sha256=hashlib.sha256(raw_bytes).hexdigest(),
+            source=str(path),
+            base_dir=path.parent,
+            geography=geography,
+        )
+    except InputError as error:
+        in_case = [p for p in error.problems if p.place.startswith(prefix)]
+        if len(in_case) == len(error.problems):
+            raise InputError(
+                str(case_path),
+                [Problem(p.place[len(prefix) :].lstrip("."), p.message) for p in in_case],
+            ) from None
+        raise InputError(str(path), [p for p in error.problems if p not in in_case]) from None
+    return scenario, str(case["id"])
+
+
 def scenario_from_document(
     document: Any,
     *,
