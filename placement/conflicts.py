@@ -1,0 +1,1317 @@
+"""Why an unplaced defector cannot be placed, down to a small set of rules and cases.
+
+``placement.reasons`` says in one line why someone is unplaced. This module goes to the bottom:
+it finds a small set of rule instances ("conflict") that together make placing the person
+impossible without placing fewer people at the person's threat level or above, says each in
+plain words with the people, areas and distances involved, and suggests changes to the scenario
+("remedies") that were verified by solving again.
+
+Two cases:
+
+1. **No area at all.** Every area breaks one of the person's own rules (the per-rule masks of
+   ``placement.candidates``, computed against the people already placed). The conflict is the
+   smallest subset of those seven rules whose masks together leave no area; with seven rules
+   all 127 subsets are tried, so it is a minimum, not just minimal.
+2. **Areas exist, but others took them.** A feasibility model (no objective) says: the person
+   is placed, and at every threat level from theirs upwards at least as many people are placed
+   as in the plan (who they are may change; lower levels are free). Every rule instance that can
+   be relaxed is behind its own assumption literal: each of the person's own rule masks, the
+   housing of an area, the same-network room of (network, area), and the keep-apart of a pair
+   of pending people. CP-SAT's ``sufficient_assumptions_for_infeasibility`` gives a first core
+   (it needs one worker and no objective), and a deletion filter shrinks it to a minimal one:
+   each remaining literal is dropped in turn and kept only if dropping it makes the model
+   feasible. At-most-one-area per person and the per-level counts stay hard: relaxing them
+   would mean placing someone twice or placing fewer of the more threatened, which is the
+   premise, not a remedy.
+
+   When the model is feasible, the person lost a tie: they could be placed instead of someone
+   at the same threat level, and the plan chose the other by the secondary objective. The
+   conflict then explains why both cannot be placed (the same model, with one more person
+   required at that level).
+
+Remedies are concrete scenario changes (more housing units in an area, a lower
+``keep_apart_km``, a lower threat buffer for one person, a service offered in an area, an area
+taken off an avoid list, a higher same-network limit), each checked by rebuilding the candidate
+masks for the changed scenario and solving the feasibility model again. A remedy is also
+re-planned with ``placement.solve.solve_scenario``: the text says whether the planner, given the
+change, actually places the person (it may give the room to someone else of the same or a
+higher threat level instead).
+
+Distances are quoted from ``scenario.distance_km``; a distance that is too short is written with
+enough decimals to stay below the limit, and a suggested new limit is rounded down to 0.1 km,
+so that every quoted fact holds under the checker's exact ``d >= required``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from placement.candidates import RULE_ORDER, BoolArray, Candidates, PersonCandidates
+from placement.objectives import THREAT_LEVELS
+from placement.rules import RuleName
+from placement.scenario import AreaOffer, Scenario
+from placement.solve import SolveResult, SolveSettings, solve_scenario
+from placement.threats import Threats
+
+CONFLICTS_FORMAT: Final = "placement-unplaced-explanation/1"
+MAX_NAMED: Final = 4
+"""How many areas or people a sentence names before it says "and N more"."""
+MAX_AREA_TRIALS: Final = 3
+"""How many areas a remedy that works area by area (housing, services, avoid) tries."""
+MAX_EXTRA_UNITS: Final = 6
+"""How many housing amounts a housing remedy tries per area (the smallest that fits first)."""
+MAX_EXTRA_SAME_NETWORK: Final = 3
+MAX_OPTIONS: Final = 18
+"""How many candidate changes one remedy search checks with the feasibility model."""
+MAX_REPLANS: Final = 4
+"""How many of those that make room are re-planned with the full solver, per remedy."""
+
+Kind = Literal["no_area", "outcompeted", "tie", "placeable"]
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class ConflictItem:
+    """One rule instance of the conflict, in plain words, with the remedy that relaxes it."""
+
+    rule: RuleName
+    defectors: tuple[str, ...]
+    """The people the instance concerns, the explained person first when involved."""
+    areas: tuple[str, ...]
+    """Area ids (municipality codes) the instance concerns."""
+    text: str
+    remedy: str | None = None
+    """A change relaxing this instance that was verified to make room for the person, or None
+    when no change of this instance alone was found to do so."""
+    change: Mapping[str, Any] | None = None
+    """That change as data, in the scenario's (or a history event's) own keys; see
+    ``apply_change``."""
+    replanned: bool = False
+    """True when re-planning the whole scenario with the change places the person (not only
+    makes room for them)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "defectors": list(self.defectors),
+            "areas": list(self.areas),
+            "text": self.text,
+            "remedy": self.remedy,
+            "change": dict(self.change) if self.change is not None else None,
+            "replanned": self.replanned,
+        }
+
+
+@dataclass(frozen=True)
+class UnplacedExplanation:
+    """Why one pending defector is unplaced: the conflict, a summary, and verified remedies."""
+
+    defector: str
+    threat_level: int
+    kind: Kind
+    """``no_area``: no area passes the person's own rules; ``outcompeted``: placing them needs
+    fewer placed at their level or above; ``tie``: they could replace someone of the same level;
+    ``placeable``: a plan placing them too exists (the search stopped early)."""
+    conflict: tuple[ConflictItem, ...]
+    summary: str
+    remedies: tuple[str, ...]
+    """The items' verified remedies, those that re-plan the person first."""
+    notes: tuple[str, ...] = ()
+    complete: bool = True
+    """False when the time limit cut the analysis short (the conflict may not be minimal, or
+    some remedies were not tried)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": CONFLICTS_FORMAT,
+            "defector": self.defector,
+            "threat_level": self.threat_level,
+            "kind": self.kind,
+            "summary": self.summary,
+            "conflict": [item.to_dict() for item in self.conflict],
+            "remedies": list(self.remedies),
+            "notes": list(self.notes),
+            "complete": self.complete,
+        }
+
+
+# --------------------------------------------------------------------------- scenario changes
+
+
+def apply_change(scenario: Scenario, change: Mapping[str, Any]) -> Scenario:
+    """The scenario with one remedy's change applied (the ``change`` of a ``ConflictItem``).
+
+    Keys, as in a history file's events: ``{"capacity": {"area": ID, "housing_units": N}}``,
+    ``{"capacity": {"area": ID, "services": [...]}}``, ``{"policy": {KEY: VALUE}}``, and
+    ``{"defector": {"id": ID, "threat_buffer_km": KM}}`` or ``{"defector": {"id": ID, "avoid":
+    [IDS]}}`` for one person's own settings.
+    """
+    geography = scenario.geography
+    if "capacity" in change:
+        spec = change["capacity"]
+        area = geography.index_of(str(spec["area"]))
+        if area is None:
+            raise ValueError(f"unknown area {spec['area']!r}")
+        offer = scenario.offers[area]
+        new = AreaOffer(
+            housing_units=int(spec.get("housing_units", offer.housing_units)),
+            services=frozenset(spec.get("services", offer.services)),
+            wait_weeks=offer.wait_weeks,
+        )
+        offers = list(scenario.offers)
+        offers[area] = new
+        return dataclasses.replace(scenario, offers=tuple(offers))
+    if "policy" in change:
+        policy = scenario.policy.model_copy(update=dict(change["policy"]))
+        return dataclasses.replace(scenario, policy=policy)
+    if "defector" in change:
+        spec = dict(change["defector"])
+        index = scenario.defector_index[str(spec.pop("id"))]
+        person = scenario.defectors[index]
+        updates: dict[str, Any] = {}
+        if "threat_buffer_km" in spec:
+            updates["threat_buffer_km"] = float(spec["threat_buffer_km"])
+        if "avoid" in spec:
+            avoid = [geography.index_of(str(a)) for a in spec["avoid"]]
+            updates["avoid"] = frozenset(a for a in avoid if a is not None)
+        people = list(scenario.defectors)
+        people[index] = dataclasses.replace(person, **updates)
+        return dataclasses.replace(scenario, defectors=tuple(people))
+    raise ValueError(f"unknown change {dict(change)!r}")
+
+
+# --------------------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True, order=True)
+class _Group:
+    """One relaxable rule instance: a person's own rule, or one coupling constraint."""
+
+    rule: RuleName
+    person: int = -1
+    """For a person's own rule (``own``): that person."""
+    area: int = -1
+    network: str = ""
+    pair: tuple[int, int] = (-1, -1)
+    own: bool = False
+
+
+class _Budget:
+    """The time left of the caller's limit, shared by every solve."""
+
+    def __init__(self, limit_s: float) -> None:
+        self.deadline = time.monotonic() + limit_s
+        self.ran_out = False
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def expired(self) -> bool:
+        if self.remaining() <= 0:
+            self.ran_out = True
+        return self.ran_out
+
+
+_FEASIBLE = (cp_model.OPTIMAL, cp_model.FEASIBLE)
+_SOLVER_PARAMETERS: dict[str, Any] = {}
+
+
+class _Feasibility:
+    """Can ``focus`` be placed while each level from its own upwards keeps its count?
+
+    ``widened`` people get a variable in every area that breaks at most one of their own rules,
+    and each own rule becomes a group; everyone else keeps their candidate areas as a fixed
+    fact (the areas their own rules allow, given who is already placed).
+    """
+
+    def __init__(
+        self,
+        candidates: Candidates,
+        focus: int,
+        minimum: Mapping[int, int],
+        *,
+        widened: Iterable[int] = (),
+    ) -> None:
+        self.candidates = candidates
+        self.focus = focus
+        self.model = cp_model.CpModel()
+        self.literals: dict[_Group, cp_model.IntVar] = {}
+        self.by_literal: dict[int, _Group] = {}
+        self.vars: dict[tuple[int, int], cp_model.IntVar] = {}
+        self.widened = frozenset(widened)
+        self.areas: dict[int, tuple[int, ...]] = {}
+        for index, person in sorted(candidates.people.items()):
+            areas = _near_areas(person) if index in self.widened else person.areas
+            self.areas[index] = areas
+            for area in areas:
+                self.vars[index, area] = self.model.new_bool_var(f"x_{index}_{area}")
+        self._own_rules()
+        self._people(minimum)
+        self._capacity()
+        self._same_network()
+        self._keep_apart()
+
+    def _literal(self, group: _Group) -> cp_model.IntVar:
+        literal = self.literals.get(group)
+        if literal is None:
+            literal = self.model.new_bool_var(f"g{len(self.literals)}")
+            self.literals[group] = literal
+            self.by_literal[literal.index] = group
+        return literal
+
+    def _own_rules(self) -> None:
+        for index in sorted(self.widened):
+            person = self.candidates.people[index]
+            for rule in RULE_ORDER:
+                blocked = [a for a in self.areas[index] if not person.masks[rule][a]]
+                if not blocked:
+                    continue
+                literal = self._literal(_Group(rule=rule, person=index, own=True))
+                variables = [self.vars[index, a] for a in blocked]
+                self.model.add(cp_model.LinearExpr.sum(variables) == 0).only_enforce_if(literal)
+
+    def _people(self, minimum: Mapping[int, int]) -> None:
+        """Hard: one area at most each, the focus placed, and the counts per level kept."""
+        people = self.candidates.scenario.defectors
+        placed: dict[int, cp_model.LinearExprT] = {}
+        for index, areas in self.areas.items():
+            variables = [self.vars[index, a] for a in areas]
+            if len(variables) > 1:
+                self.model.add_at_most_one(variables)
+            placed[index] = cp_model.LinearExpr.sum(variables) if variables else 0
+        self.model.add(placed[self.focus] == 1)
+        for level, count in sorted(minimum.items()):
+            at_level = [placed[p] for p in sorted(placed) if people[p].threat_level == level]
+            self.model.add(cp_model.LinearExpr.sum(at_level) >= count)
+
+    def _entries(self, rule: RuleName) -> dict[int, list[int]]:
+        """Area -> people with a variable there that the coupling rule applies to.
+
+        A widened person whose own mask for the rule already rules the area out (the people
+        already placed fill it) is left to that mask, so one fact is never two groups.
+        """
+        table: dict[int, list[int]] = {}
+        for index, area in self.vars:
+            if index in self.widened and not self.candidates.people[index].masks[rule][area]:
+                continue
+            table.setdefault(area, []).append(index)
+        return table
+
+    def _capacity(self) -> None:
+        people = self.candidates.scenario.defectors
+        free = self.candidates.free_housing
+        for area, entries in sorted(self._entries("capacity").items()):
+            households = [people[p].household for p in entries]
+            if sum(households) <= free[area]:
+                continue
+            literal = self._literal(_Group(rule="capacity", area=area))
+            terms = [self.vars[p, area] for p in entries]
+            self.model.add(
+                cp_model.LinearExpr.weighted_sum(terms, households) <= int(free[area])
+            ).only_enforce_if(literal)
+
+    def _same_network(self) -> None:
+        people = self.candidates.scenario.defectors
+        limit = self.candidates.scenario.policy.max_same_network_per_area
+        for area, entries in sorted(self._entries("same_network").items()):
+            by_network: dict[str, list[int]] = {}
+            for p in entries:
+                for network in people[p].networks:
+                    by_network.setdefault(network, []).append(p)
+            for network, members in sorted(by_network.items()):
+                room = limit - _placed_count(self.candidates, network, area)
+                if len(members) <= room:
+                    continue
+                literal = self._literal(_Group(rule="same_network", area=area, network=network))
+                variables = [self.vars[p, area] for p in members]
+                self.model.add(cp_model.LinearExpr.sum(variables) <= max(room, 0)).only_enforce_if(
+                    literal
+                )
+
+    def _keep_apart(self) -> None:
+        """The model's strengthened pair encoding, one literal per pair of pending people."""
+        limit = self.candidates.scenario.policy.keep_apart_km
+        distance = self.candidates.distance_km
+        for pair in self.candidates.threats.keep_apart_pairs:
+            first, second = pair.first, pair.second
+            if not self.areas.get(first) or not self.areas.get(second):
+                continue
+            if len(self.areas[first]) > len(self.areas[second]):
+                first, second = second, first
+            mine = np.array(self.areas[first], dtype=np.int64)
+            other = np.array(self.areas[second], dtype=np.int64)
+            close = distance[np.ix_(mine, other)] < limit
+            if not close.any():
+                continue
+            literal = self._literal(
+                _Group(rule="keep_apart", pair=(min(first, second), max(first, second)))
+            )
+            for row, area in enumerate(self.areas[first]):
+                near = other[close[row]]
+                if near.size == 0:
+                    continue
+                terms = [self.vars[first, area], *(self.vars[second, int(b)] for b in near)]
+                self.model.add(cp_model.LinearExpr.sum(terms) <= 1).only_enforce_if(literal)
+
+    def solve(
+        self, assumed: Sequence[_Group], budget: _Budget
+    ) -> tuple[bool | None, list[_Group], dict[int, int]]:
+        """(feasible?, a core among ``assumed`` when not, the solution when it is).
+
+        Groups not assumed are free: their literal may be false, which drops the constraint.
+        None means the time ran out before an answer.
+        """
+        if budget.expired():
+            return None, [], {}
+        self.model.clear_assumptions()
+        self.model.add_assumptions([self.literals[g] for g in assumed])
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1  # sufficient_assumptions_for_infeasibility needs it
+        solver.parameters.random_seed = 0
+        solver.parameters.max_time_in_seconds = max(budget.remaining(), 0.01)
+        for key, value in _SOLVER_PARAMETERS.items():
+            setattr(solver.parameters, key, value)
+        status = solver.solve(self.model)
+        if status in _FEASIBLE:
+            solution = {p: a for (p, a), var in self.vars.items() if solver.boolean_value(var)}
+            return True, [], solution
+        if status == cp_model.INFEASIBLE:
+            core = solver.sufficient_assumptions_for_infeasibility()
+            chosen = {self.by_literal[i] for i in core if i in self.by_literal}
+            return False, [g for g in assumed if g in chosen], {}
+        budget.ran_out = True
+        return None, [], {}
+
+
+def _near_areas(person: PersonCandidates) -> tuple[int, ...]:
+    """The areas that break at most one of the person's own rules.
+
+    Only these can be freed by relaxing one rule; an area that breaks two or more stays ruled
+    out in the model. So every own rule the conflict names frees some area when relaxed alone,
+    which is what a reader will try first.
+    """
+    broken = sum((~mask).astype(np.int64) for mask in person.masks.values())
+    return tuple(int(a) for a in np.flatnonzero(broken <= 1))
+
+
+def _placed_count(candidates: Candidates, network: str, area: int) -> int:
+    counts = candidates.placed_by_network.get(network)
+    return int(counts[area]) if counts is not None else 0
+
+
+def _minimal_core(
+    model: _Feasibility, budget: _Budget
+) -> tuple[bool | None, list[_Group], dict[int, int], bool]:
+    """(feasible?, minimal core, solution, proven minimal) with every group assumed.
+
+    Deletion filter: drop each group of the core in turn; if the rest is still infeasible the
+    group goes (and the solver's smaller core replaces the rest), else it stays. A group found
+    necessary stays necessary in every smaller core, so one pass suffices.
+    """
+    everything = sorted(model.literals)
+    feasible, core, solution = model.solve(everything, budget)
+    if feasible is not False:
+        return feasible, [], solution, False
+    core = core or everything
+    position = 0
+    minimal = True
+    while position < len(core):
+        trial = core[:position] + core[position + 1 :]
+        feasible, smaller, _ = model.solve(trial, budget)
+        if feasible is False:
+            kept = set(smaller) if smaller else set(trial)
+            core = [g for g in trial if g in kept]
+            continue
+        if feasible is None:
+            minimal = False
+            break
+        position += 1
+    return False, core, {}, minimal
+
+
+# --------------------------------------------------------------------------- words
+
+
+def _and(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _or(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _some(items: Sequence[str], limit: int = MAX_NAMED) -> str:
+    """``A, B, C, D and 4 more``."""
+    items = list(items)
+    if len(items) <= limit:
+        return _and(items)
+    return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def _below(d: float, required: float) -> str:
+    """A too-short distance, with enough decimals that it still reads below the limit."""
+    for decimals in range(1, 7):
+        text = f"{d:.{decimals}f}"
+        if float(text) < required:
+            return text
+    return repr(d)
+
+
+def _floor_km(d: float) -> float:
+    """A new limit to suggest: rounded down to 0.1 km so the distance it came from passes."""
+    return math.floor(d * 10) / 10
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _levels_from(level: int) -> str:
+    if level == max(THREAT_LEVELS):
+        return f"threat level {level}"
+    if level == min(THREAT_LEVELS):
+        return "any threat level"
+    return f"threat level {level} or above"
+
+
+def _key(change: Mapping[str, Any]) -> str:
+    return json.dumps(change, sort_keys=True, default=str)
+
+
+_ASPECT: Final[dict[RuleName, str]] = {
+    "threats": "distance from threatening territory",
+    "origin": "distance from the origin",
+    "keep_apart": "distance from placed people to keep apart from",
+    "same_network": "room for another defector of the same network",
+    "capacity": "free housing",
+    "services": "services",
+    "avoid": "the avoid list",
+}
+"""What each rule asks of an area, in a few words (for "other areas fail only on ...")."""
+
+
+# --------------------------------------------------------------------------- remedies
+
+
+@dataclass(frozen=True)
+class _Remedy:
+    what: str
+    change: Mapping[str, Any]
+    area: int | None
+    """Where a re-plan with the change places the person; None when it does not."""
+
+
+# --------------------------------------------------------------------------- the explainer
+
+
+class _Explainer:
+    """One person's analysis; holds what every step needs (scenario, masks, plan, budget)."""
+
+    def __init__(self, result: SolveResult, index: int, budget: _Budget) -> None:
+        self.result = result
+        self.scenario = result.scenario
+        self.candidates = result.candidates
+        self.index = index
+        self.person = self.candidates.people[index]
+        self.defector = self.person.defector
+        self.level = self.defector.threat_level
+        self.budget = budget
+        self.notes: list[str] = []
+        self.distance = self.scenario.distance_km
+        self.geography = self.scenario.geography
+        people = self.scenario.defectors
+        self.plan_counts = {
+            level: sum(1 for p in result.new_areas if people[p].threat_level == level)
+            for level in THREAT_LEVELS
+            if level >= self.level
+        }
+        self.strict = False
+        """True in the tie case: the person must be placed on top of the plan's count."""
+        self._possible: dict[str, bool | None] = {}
+        self._replanned: dict[str, int | Literal["unknown"] | None] = {}
+
+    # ------------------------------------------------------------ names
+
+    def label(self, area: int) -> str:
+        return self.geography.label(area)
+
+    def who(self, index: int) -> str:
+        person = self.scenario.defectors[index]
+        return f"{person.id} (threat level {person.threat_level})"
+
+    def by_level(self, indices: Iterable[int], limit: int = 2 * MAX_NAMED) -> str:
+        """``D063 and D077 (threat level 5) and D068 (threat level 4)``, most threatened first."""
+        people = self.scenario.defectors
+        ordered = sorted(set(indices), key=lambda p: (-people[p].threat_level, people[p].id))
+        shown, rest = ordered[:limit], len(ordered) - limit
+        parts = []
+        for level, group in itertools.groupby(shown, key=lambda p: people[p].threat_level):
+            parts.append(f"{_and([people[p].id for p in group])} (threat level {level})")
+        if rest > 0:
+            parts.append(f"{rest} more")
+        return _and(parts)
+
+    def narrow_choices(self, indices: Iterable[int]) -> str:
+        """``; D1 can use only Umeå or Luleå`` for competitors with one or two areas."""
+        notes = []
+        for p in indices:
+            areas = self.candidates.people[p].areas
+            if 0 < len(areas) <= 2:
+                labels = _or([self.label(a) for a in areas])
+                notes.append(f"{self.scenario.defectors[p].id} can use only {labels}")
+        return "".join(f"; {note}" for note in notes[:MAX_NAMED])
+
+    # ------------------------------------------------------------ verification
+
+    def minimum(self) -> dict[int, int]:
+        minimum = dict(self.plan_counts)
+        if self.strict:
+            minimum[self.level] += 1
+        return minimum
+
+    def possible(self, change: Mapping[str, Any]) -> bool | None:
+        """With the change, can the person be placed without fewer at their level or above?"""
+        key = _key(change)
+        if key not in self._possible:
+            if self.budget.expired():
+                return None
+            scenario = apply_change(self.scenario, change)
+            candidates = Candidates(scenario, Threats(scenario))
+            if not candidates.people[self.index].areas:
+                self._possible[key] = False
+            else:
+                model = _Feasibility(candidates, self.index, self.minimum())
+                self._possible[key] = model.solve(sorted(model.literals), self.budget)[0]
+        return self._possible[key]
+
+    def replan(self, change: Mapping[str, Any]) -> int | Literal["unknown"] | None:
+        """Where a full re-solve of the changed scenario places the person (None: nowhere)."""
+        key = _key(change)
+        if key not in self._replanned:
+            settings = self.result.settings
+            remaining = self.budget.remaining()
+            if remaining <= 0.05:
+                self.budget.ran_out = True
+                return "unknown"
+            changed = solve_scenario(
+                apply_change(self.scenario, change),
+                SolveSettings(
+                    time_limit_s=min(settings.time_limit_s, remaining),
+                    seed=settings.seed,
+                    workers=settings.workers,
+                    reproducible=settings.reproducible,
+                ),
+            )
+            area = changed.new_areas.get(self.index)
+            if area is None and not changed.primary_optimal:
+                self._replanned[key] = "unknown"
+            else:
+                self._replanned[key] = area
+        return self._replanned[key]
+
+    def pick(self, options: Iterable[tuple[str, Mapping[str, Any]]]) -> _Remedy | None:
+        """The first option that re-plans the person; else the first that makes room for them.
+
+        Options come in order of preference (the smallest change first). Each is checked with
+        the quick feasibility model; only those that pass are re-planned, at most
+        ``MAX_REPLANS`` of them.
+        """
+        fallback: _Remedy | None = None
+        replans = 0
+        for what, change in itertools.islice(options, MAX_OPTIONS):
+            if self.budget.expired():
+                break
+            if not self.possible(change):
+                continue
+            if fallback is None:
+                fallback = _Remedy(what, change, None)
+            if replans >= MAX_REPLANS:
+                break
+            replans += 1
+            area = self.replan(change)
+            if isinstance(area, int):
+                return _Remedy(what, change, area)
+        return fallback
+
+    def largest(
+        self, values: Iterable[float], change: Callable[[float], Mapping[str, Any]]
+    ) -> list[float]:
+        """The largest relaxed limit that makes room for the person, then the next ones down.
+
+        Lowering a distance limit only removes constraints, so feasibility is monotone in the
+        limit and a binary search over the candidate values takes a few solves.
+        """
+        ordered = sorted(set(values), reverse=True)
+        low, high = 0, len(ordered) - 1
+        found: int | None = None
+        while low <= high and not self.budget.expired():
+            middle = (low + high) // 2
+            if self.possible(change(ordered[middle])):
+                found = middle
+                high = middle - 1
+            else:
+                low = middle + 1
+        return [] if found is None else ordered[found : found + MAX_REPLANS]
+
+    def remedy_text(self, remedy: _Remedy) -> str:
+        x = self.defector.id
+        if remedy.area is not None:
+            return (
+                f"{remedy.what} would let {x} be placed (re-planned with this change: {x} goes "
+                f"to {self.label(remedy.area)})"
+            )
+        return (
+            f"{remedy.what} would make room for {x} without placing fewer people at "
+            f"{_levels_from(self.level)}, but a re-plan with it still leaves {x} unplaced "
+            f"(the room then goes to others)"
+        )
+
+    def none_found(self, rule: RuleName) -> str:
+        return f"no change of {rule} alone that was tried makes room for {self.defector.id}"
+
+    # ------------------------------------------------------------ a person's own rules: words
+
+    def predicate(self, person: PersonCandidates, rule: RuleName, *, plural: bool = False) -> str:
+        """What an area must be for this rule, reading after "no area" (or "only A and B")."""
+        d = person.defector
+        policy = self.scenario.policy
+        is_, has, offers = ("are", "have", "offer") if plural else ("is", "has", "offers")
+        if rule == "threats":
+            nets = person.threat_networks
+            where = "territory" if len(nets) == 1 else "territories"
+            return f"{is_} at least {_num(d.threat_buffer_km)} km from the {where} of {_and(nets)}"
+        if rule == "origin":
+            return (
+                f"{is_} at least {_num(policy.origin_buffer_km)} km from {d.id}'s origin "
+                f"{self.label(d.origin)}"
+            )
+        if rule == "keep_apart":
+            partners = [self.scenario.defectors[p].id for p in self.placed_partners(person)]
+            if len(partners) == 1:
+                whom = f"{partners[0]} (already placed, to be kept apart from {d.id})"
+            else:
+                whom = (
+                    f"each of the {len(partners)} already placed people {d.id} must be kept "
+                    "apart from"
+                )
+            return f"{is_} at least {_num(policy.keep_apart_km)} km from {whom}"
+        if rule == "same_network":
+            return f"{has} room for another defector of {_and(d.networks)}"
+        if rule == "capacity":
+            return f"{has} {_plural(d.household, 'free housing unit')}"
+        if rule == "services":
+            return f"{offers} {_and(sorted(d.needs))}"
+        return f"{is_} not on {d.id}'s avoid list"
+
+    def placed_partners(self, person: PersonCandidates) -> list[int]:
+        partners = self.candidates.threats.keep_apart_partners.get(person.index, ())
+        return sorted(p for p in partners if self.scenario.defectors[p].placed_in is not None)
+
+    def nearest_placed_partner(self, person: PersonCandidates, area: int) -> tuple[int, float]:
+        best: tuple[int, float] | None = None
+        for p in self.placed_partners(person):
+            home = self.scenario.defectors[p].placed_in
+            assert home is not None
+            km = float(self.distance[area, home])
+            if best is None or km < best[1]:
+                best = (p, km)
+        assert best is not None, "keep_apart rules an area out only near a placed partner"
+        return best
+
+    def blocked_fact(self, person: PersonCandidates, rule: RuleName, area: int) -> str:
+        """Why this rule rules this area out for the person, with the checker's numbers."""
+        d = person.defector
+        policy = self.scenario.policy
+        name = self.label(area)
+        if rule == "threats":
+            nearest = int(person.threat_nearest[area])
+            km = float(person.threat_distance_km[area])
+            networks = _and(self.candidates.threats.threat_territory(d).get(nearest, ()))
+            if nearest == area:
+                return f"{name} (territory of {networks})"
+            return (
+                f"{name} ({_below(km, d.threat_buffer_km)} km from {self.label(nearest)}, "
+                f"territory of {networks})"
+            )
+        if rule == "origin":
+            km = float(self.distance[area, d.origin])
+            if area == d.origin:
+                return f"{name} (the origin itself)"
+            return f"{name} ({_below(km, policy.origin_buffer_km)} km from {self.label(d.origin)})"
+        if rule == "keep_apart":
+            partner, km = self.nearest_placed_partner(person, area)
+            other = self.scenario.defectors[partner]
+            assert other.placed_in is not None
+            if other.placed_in == area:
+                return f"{name} (where {other.id} lives)"
+            return (
+                f"{name} ({_below(km, policy.keep_apart_km)} km from {other.id} in "
+                f"{self.label(other.placed_in)})"
+            )
+        if rule == "same_network":
+            limit = policy.max_same_network_per_area
+            full = [n for n in d.networks if _placed_count(self.candidates, n, area) >= limit]
+            return f"{name} (already holds {limit} of {_and(full)})"
+        if rule == "capacity":
+            return f"{name} ({int(self.candidates.free_housing[area])} free)"
+        if rule == "services":
+            missing = sorted(d.needs - self.scenario.offers[area].services)
+            return f"{name} (no {_and(missing)})"
+        return name
+
+    def closest_first(
+        self, person: PersonCandidates, rule: RuleName, areas: BoolArray
+    ) -> list[int]:
+        """Areas ruled out by the rule, nearest misses first (those a small change frees)."""
+        indices = [int(a) for a in np.flatnonzero(areas)]
+        d = person.defector
+        if rule == "threats":
+            return sorted(indices, key=lambda a: -float(person.threat_distance_km[a]))
+        if rule == "origin":
+            return sorted(indices, key=lambda a: -float(self.distance[a, d.origin]))
+        if rule == "keep_apart":
+            return sorted(indices, key=lambda a: -float(person.placed_partner_distance_km[a]))
+        if rule == "capacity":
+            return sorted(indices, key=lambda a: -int(self.candidates.free_housing[a]))
+        if rule == "services":
+            offers = self.scenario.offers
+            return sorted(indices, key=lambda a: len(d.needs - offers[a].services))
+        return indices
+
+    # ------------------------------------------------------------ a person's own rules: remedies
+
+    def own_rule_remedy(self, person: PersonCandidates, rule: RuleName) -> _Remedy | str:
+        """Relax one of a person's own rules just enough to make room for the explained person.
+
+        Only areas that this rule alone rules out (of all seven) can be freed by relaxing it;
+        when there are none, relaxing it alone cannot help, and the returned text says why.
+        """
+        d = person.defector
+        areas = self.only_rule_areas(person, rule)
+        if not areas:
+            also = sorted(
+                {
+                    other
+                    for area in np.flatnonzero(~person.masks[rule])
+                    for other in RULE_ORDER
+                    if other != rule and not person.masks[other][int(area)]
+                },
+                key=RULE_ORDER.index,
+            )
+            return (
+                f"relaxing {rule} alone cannot help: every area it rules out for {d.id} is also "
+                f"ruled out by {_or(list(also))}"
+            )
+        policy = self.scenario.policy
+        found: _Remedy | None = None
+        if rule == "threats":
+
+            def buffer(v: float) -> Mapping[str, Any]:
+                return {"defector": {"id": d.id, "threat_buffer_km": v}}
+
+            values = [_floor_km(float(person.threat_distance_km[a])) for a in areas]
+            found = self.pick(
+                (
+                    f"a threat buffer of {_num(v)} km for {d.id} (now {_num(d.threat_buffer_km)})",
+                    buffer(v),
+                )
+                for v in self.largest(values, buffer)
+            )
+        elif rule in ("origin", "keep_apart"):
+            key = "origin_buffer_km" if rule == "origin" else "keep_apart_km"
+            source = (
+                self.distance[:, d.origin]
+                if rule == "origin"
+                else person.placed_partner_distance_km
+            )
+
+            def limit(v: float) -> Mapping[str, Any]:
+                return {"policy": {key: v}}
+
+            now = _num(getattr(policy, key))
+            values = [_floor_km(float(source[a])) for a in areas]
+            found = self.pick(
+                (f"{key} {_num(v)} km (now {now})", limit(v)) for v in self.largest(values, limit)
+            )
+        elif rule == "same_network":
+            found = self.same_network_remedy()
+        elif rule == "capacity":
+            found = self.housing_remedy(areas, d.household)
+        elif rule == "services":
+            found = self.pick(self.service_options(person, areas))
+        else:
+            found = self.pick(
+                (
+                    f"{d.id} accepting {self.label(a)} (now on the avoid list)",
+                    {
+                        "defector": {
+                            "id": d.id,
+                            "avoid": sorted(self.geography.ids[b] for b in d.avoid if b != a),
+                        }
+                    },
+                )
+                for a in areas[:MAX_AREA_TRIALS]
+            )
+        return found if found is not None else self.none_found(rule)
+
+    def service_options(
+        self, person: PersonCandidates, areas: Sequence[int]
+    ) -> Iterable[tuple[str, Mapping[str, Any]]]:
+        for area in areas[:MAX_AREA_TRIALS]:
+            offer = self.scenario.offers[area]
+            missing = sorted(person.defector.needs - offer.services)
+            yield (
+                f"offering {_and(missing)} in {self.label(area)}",
+                {
+                    "capacity": {
+                        "area": self.geography.ids[area],
+                        "services": sorted(offer.services | person.defector.needs),
+                    }
+                },
+            )
+
+    def housing_remedy(self, areas: Sequence[int], household: int) -> _Remedy | None:
+        """More housing units in one of these areas: the fewest that work, area by area."""
+        units = [o.housing_units for o in self.scenario.offers]
+
+        def options() -> Iterable[tuple[str, Mapping[str, Any]]]:
+            # The smallest addition first, across the areas, then one more unit, and so on.
+            for step in range(MAX_EXTRA_UNITS):
+                for area in areas[:MAX_AREA_TRIALS]:
+                    free = int(self.candidates.free_housing[area])
+                    total = int(self.candidates.placed_load[area]) + max(household, free + 1) + step
+                    added = total - units[area]
+                    yield (
+                        f"{_plural(added, 'more housing unit')} in {self.label(area)} "
+                        f"({total} instead of {units[area]})",
+                        {"capacity": {"area": self.geography.ids[area], "housing_units": total}},
+                    )
+
+        return self.pick(options())
+
+    def same_network_remedy(self) -> _Remedy | None:
+        limit = self.scenario.policy.max_same_network_per_area
+        return self.pick(
+            (
+                f"max_same_network_per_area {value} (now {limit})",
+                {"policy": {"max_same_network_per_area": value}},
+            )
+            for value in range(limit + 1, limit + 1 + MAX_EXTRA_SAME_NETWORK)
+        )
+
+    def item(
+        self,
+        rule: RuleName,
+        defectors: Iterable[str],
+        areas: Iterable[int],
+        text: str,
+        remedy: _Remedy | str | None,
+    ) -> ConflictItem:
+        """A conflict item; a remedy that is only a remark (why none helps) joins the text."""
+        if isinstance(remedy, str) or remedy is None:
+            remark = remedy if isinstance(remedy, str) else self.none_found(rule)
+            return ConflictItem(
+                rule=rule,
+                defectors=tuple(dict.fromkeys(defectors)),
+                areas=tuple(self.geography.ids[a] for a in areas),
+                text=f"{text}; {remark}",
+            )
+        return ConflictItem(
+            rule=rule,
+            defectors=tuple(dict.fromkeys(defectors)),
+            areas=tuple(self.geography.ids[a] for a in areas),
+            text=text,
+            remedy=self.remedy_text(remedy),
+            change=remedy.change,
+            replanned=remedy.area is not None,
+        )
+
+    # ------------------------------------------------------------ case 1: no area
+
+    def no_area(self) -> UnplacedExplanation:
+        person = self.person
+        masks = person.masks
+        core = _smallest_empty_subset(masks)
+        x = self.defector.id
+        items = []
+        for rule in core:
+            others = [r for r in core if r != rule]
+            allowed = np.ones(len(self.geography), dtype=np.bool_)
+            for other in others:
+                allowed &= masks[other]
+            nearest = self.closest_first(person, rule, allowed & ~masks[rule])
+            facts = [self.blocked_fact(person, rule, a) for a in nearest[:3]]
+            count = int(allowed.sum())
+            if others:
+                scope = (
+                    f"of the {_plural(count, 'area')} that "
+                    f"{_and([self.predicate(person, r, plural=count != 1) for r in others])}, "
+                    f"none "
+                )
+            else:
+                scope = "no area "
+            closest = f" (nearest misses: {'; '.join(facts)})" if facts else ""
+            text = f"{rule}: {scope}{self.predicate(person, rule)}{closest}"
+            items.append(
+                self.item(rule, [x], nearest[:3], text, self.own_rule_remedy(person, rule))
+            )
+        summary = (
+            f"{x} (threat level {self.level}) can be placed nowhere: no area "
+            f"{_and([self.predicate(person, r) for r in core])}"
+        )
+        return self.finish("no_area", items, summary)
+
+    # ------------------------------------------------------------ case 2: outcompeted
+
+    def outcompeted(self) -> UnplacedExplanation:
+        model = _Feasibility(self.candidates, self.index, self.minimum(), widened=[self.index])
+        feasible, core, solution, minimal = _minimal_core(model, self.budget)
+        kind: Kind = "outcompeted"
+        instead: list[int] = []
+        if feasible:
+            people = self.scenario.defectors
+            instead = sorted(
+                p
+                for p in self.result.new_areas
+                if people[p].threat_level == self.level and p not in solution
+            )
+            self.strict = True
+            kind = "tie"
+            model = _Feasibility(self.candidates, self.index, self.minimum(), widened=[self.index])
+            feasible, core, solution, minimal = _minimal_core(model, self.budget)
+            if feasible:
+                return self.placeable_anyway(solution)
+        if feasible is None:
+            self.notes.append("the time limit ran out before the first feasibility check ended")
+            return self.finish(kind, [], f"{self.defector.id} is unplaced; not analysed in time")
+        if not minimal:
+            self.notes.append(
+                "the time limit ran out while shrinking the conflict: it holds, but may not be "
+                "minimal"
+            )
+        items = [self.conflict_item(model, group) for group in core]
+        summary = self.competition_summary(model, core, instead)
+        return self.finish(kind, items, summary)
+
+    def placeable_anyway(self, solution: Mapping[int, int]) -> UnplacedExplanation:
+        x = self.defector.id
+        self.notes.append(
+            "the plan was not proven best: the search stopped at its time limit"
+            if not self.result.primary_optimal
+            else "the plan's counts per threat level leave room for this person; re-solve"
+        )
+        summary = (
+            f"{x} could be placed too, in {self.label(solution[self.index])}, without placing "
+            f"fewer people at {_levels_from(self.level)}: a better plan exists than this one"
+        )
+        return self.finish("placeable", [], summary)
+
+    def open_areas(self, person: int) -> list[int]:
+        """The areas a person's own rules allow (given who is already placed)."""
+        return list(self.candidates.people[person].areas)
+
+    def users(self, model: _Feasibility, area: int, rule: RuleName) -> list[int]:
+        """Others at the explained level or above whom the coupling rule at an area concerns."""
+        people = self.scenario.defectors
+        return sorted(
+            {
+                p
+                for (p, a) in model.vars
+                if a == area
+                and p != self.index
+                and people[p].threat_level >= self.level
+                and (p not in model.widened or self.candidates.people[p].masks[rule][a])
+            }
+        )
+
+    def only_rule_areas(self, person: PersonCandidates, rule: RuleName) -> list[int]:
+        """Areas that this rule alone rules out for the person, nearest misses first."""
+        others_allow = np.ones(len(self.geography), dtype=np.bool_)
+        for other in RULE_ORDER:
+            if other != rule:
+                others_allow &= person.masks[other]
+        return self.closest_first(person, rule, others_allow & ~person.masks[rule])
+
+    def own_item(self, group: _Group) -> ConflictItem:
+        """One own rule of the person: the areas it alone rules out, with the numbers."""
+        person = self.candidates.people[group.person]
+        pid = person.defector.id
+        freed = self.only_rule_areas(person, group.rule)
+        facts = [self.blocked_fact(person, group.rule, a) for a in freed]
+        text = (
+            f"{group.rule} for {pid}: an area must be one that "
+            f"{self.predicate(person, group.rule)}; this alone rules out "
+            f"{_plural(len(freed), 'area')} that {pid}'s other rules allow: {_some(facts, 3)}"
+        )
+        return self.item(
+            group.rule,
+            [pid],
+            freed[:MAX_NAMED],
+            text,
+            self.own_rule_remedy(person, group.rule),
+        )
+
+    def conflict_item(self, model: _Feasibility, group: _Group) -> ConflictItem:
+        """One group of the conflict in words, with its remedy."""
+        if group.own:
+            return self.own_item(group)
+        if group.rule == "keep_apart":
+            return self.keep_apart_item(group)
+        people = self.scenario.defectors
+        x = self.defector.id
+        area = group.area
+        if group.rule == "capacity":
+            users = self.users(model, area, "capacity")
+            free = int(self.candidates.free_housing[area])
+            units = self.scenario.offers[area].housing_units
+            used = int(self.candidates.placed_load[area])
+            big = [
+                f"{people[p].id} {people[p].household}" for p in users if people[p].household > 1
+            ]
+            text = (
+                f"capacity: {self.label(area)} has {_plural(free, 'free housing unit')} "
+                f"({units} in all"
+                + (f", {used} used by people already placed" if used else "")
+                + f"); {x} needs {self.defector.household}, and it could also go to "
+                f"{self.by_level(users)}"
+                + (f" (households of more than one unit: {_and(big)})" if big else "")
+                + self.narrow_choices(users)
+            )
+            remedy = self.housing_remedy([area], self.defector.household)
+            return self.item("capacity", [x, *(people[p].id for p in users)], [area], text, remedy)
+        network = group.network
+        users = [
+            p for p in self.users(model, area, "same_network") if network in people[p].networks
+        ]
+        already = [d.id for d in people if d.placed_in == area and network in d.networks]
+        limit = self.scenario.policy.max_same_network_per_area
+        members = ([self.index] if network in self.defector.networks else []) + users
+        text = (
+            f"same_network: {self.label(area)} may hold {_plural(limit, 'defector')} of {network}"
+            + (f" ({_and(already)} already there)" if already else "")
+            + f"; {self.by_level(members)} of {network} could go there"
+            + self.narrow_choices(users)
+        )
+        return self.item(
+            "same_network",
+            [people[p].id for p in members],
+            [area],
+            text,
+            self.same_network_remedy(),
+        )
+
+    def keep_apart_item(self, group: _Group) -> ConflictItem:
+        people = self.scenario.defectors
+        limit = self.scenario.policy.keep_apart_km
+        first, second = group.pair
+        if second == self.index:
+            first, second = second, first
+        why = self.pair_reason(group.pair)
+        mine = self.open_areas(first)
+        theirs = self.open_areas(second)
+        close = sorted(
+            {
+                (float(self.distance[a, b]), min(a, b), max(a, b))
+                for a in mine
+                for b in theirs
+                if a != b and self.distance[a, b] < limit
+            },
+            reverse=True,
+        )
+        same = sorted(set(mine) & set(theirs))
+        facts = [
+            f"{self.label(a)} to {self.label(b)} {_below(d, limit)} km" for d, a, b in close[:3]
+        ]
+        if len(close) > 3:
+            facts.append(f"{len(close) - 3} more pairs")
+        if same:
+            facts.append(f"both could use {_some([self.label(a) for a in same], 3)}")
+        text = (
+            f"keep_apart: {self.who(first)} and {self.who(second)} must live at least "
+            f"{_num(limit)} km apart ({why}); open to {people[first].id}: "
+            f"{_some([self.label(a) for a in mine])}; open to {people[second].id}: "
+            f"{_some([self.label(a) for a in theirs])}; too close: {'; '.join(facts)}"
+        )
+        # The new limit comes from the areas the two may really use (their full candidate
+        # sets); the binary search then confirms the largest one that makes room.
+        values = [
+            _floor_km(float(self.distance[a, b]))
+            for a in self.candidates.people[first].areas
+            for b in self.candidates.people[second].areas
+            if self.distance[a, b] < limit
+        ]
+
+        def relaxed(v: float) -> Mapping[str, Any]:
+            return {"policy": {"keep_apart_km": v}}
+
+        remedy = self.pick(
+            (f"keep_apart_km {_num(v)} km (now {_num(limit)})", relaxed(v))
+            for v in self.largest(values, relaxed)
+        )
+        areas = sorted({a for _, a, _ in close[:3]} | {b for _, _, b in close[:3]} | set(same))
+        return self.item("keep_apart", [people[first].id, people[second].id], areas, text, remedy)
+
+    def pair_reason(self, pair: tuple[int, int]) -> str:
+        for candidate in self.candidates.threats.keep_apart_pairs:
+            if (candidate.first, candidate.second) == pair:
+                return candidate.describe(self.scenario)
+        return "kept apart"
+
+    def competition_summary(
+        self, model: _Feasibility, core: Sequence[_Group], instead: Sequence[int]
+    ) -> str:
+        people = self.scenario.defectors
+        x = self.defector.id
+        clauses: list[str] = []
+        for person in sorted({g.person for g in core if g.own}):
+            pc = self.candidates.people[person]
+            failing = [
+                f"{_ASPECT[g.rule]} ({len(self.only_rule_areas(pc, g.rule))})"
+                for g in core
+                if g.own and g.person == person
+            ]
+            open_areas = [self.label(a) for a in self.open_areas(person)]
+            clauses.append(
+                f"{pc.defector.id}'s own rules allow only {_some(open_areas)}; other areas fail "
+                f"only on {_or(failing)}"
+            )
+        housing = [g for g in core if g.rule == "capacity" and not g.own]
+        if housing:
+            wanted = self.by_level(
+                {p for g in housing for p in self.users(model, g.area, "capacity")}
+            )
+            if len(housing) == 1:
+                area = housing[0].area
+                free = int(self.candidates.free_housing[area])
+                clauses.append(
+                    f"{self.label(area)}'s {_plural(free, 'free housing unit')} "
+                    f"{'is' if free == 1 else 'are'} also wanted by {wanted}"
+                )
+            else:
+                free_units = [
+                    f"{self.label(g.area)} ({int(self.candidates.free_housing[g.area])})"
+                    for g in housing
+                ]
+                clauses.append(
+                    f"the free housing units in {_and(free_units)} are also wanted by {wanted}"
+                )
+        for group in core:
+            if group.rule == "same_network" and not group.own:
+                others = [
+                    p
+                    for p in self.users(model, group.area, "same_network")
+                    if group.network in people[p].networks
+                ]
+                clauses.append(
+                    f"{self.label(group.area)} has room for only "
+                    f"{self.scenario.policy.max_same_network_per_area} of {group.network}, also "
+                    f"wanted by {self.by_level(others)}"
+                )
+            elif group.rule == "keep_apart" and not group.own:
+                first, second = group.pair
+                if self.index in group.pair:
+                    other = second if first == self.index else first
+                    subject = f"{x} and {self.who(other)}"
+                else:
+                    subject = f"{self.who(first)} and {self.who(second)}"
+                clauses.append(
+                    f"{subject} must live at least {_num(self.scenario.policy.keep_apart_km)} km "
+                    f"apart ({self.pair_reason(group.pair)})"
+                )
+        if instead:
+            head = (
+                f"{x} (threat level {self.level}) could be placed only instead of "
+                f"{_and([people[p].id for p in instead])} (same threat level), whom the plan "
+                f"prefers on margins, waits, wishes and spread; both cannot be placed"
+            )
+        else:
+            head = (
+                f"{x} (threat level {self.level}) cannot be placed without placing fewer people "
+                f"at {_levels_from(self.level)}"
+            )
+        return f"{head}: {'; '.join(clauses)}" if clauses else head
+
+    # ------------------------------------------------------------ result
+
+    def finish(self, kind: Kind, items: list[ConflictItem], summary: str) -> UnplacedExplanation:
+        ordered = sorted((i for i in items if i.remedy is not None), key=lambda i: not i.replanned)
+        remedies = tuple(dict.fromkeys(i.remedy for i in ordered if i.remedy is not None))
+        if self.budget.ran_out:
+            self.notes.append(
+                "the time limit ran out: the answer is partial (some remedies were not tried)"
+            )
+        return UnplacedExplanation(
+            defector=self.defector.id,
+            threat_level=self.level,
+            kind=kind,
+            conflict=tuple(items),
+            summary=summary,
+            remedies=remedies,
+            notes=tuple(dict.fromkeys(self.notes)),
+            complete=not self.budget.ran_out,
+        )
+
+
+def _smallest_empty_subset(masks: Mapping[RuleName, BoolArray]) -> list[RuleName]:
+    """The fewest rules whose masks together allow no area (first in rule order on a tie).
+
+    With seven rules, all 127 subsets are cheap to try, so the answer is a minimum.
+    """
+    for size in range(1, len(RULE_ORDER) + 1):
+        for subset in itertools.combinations(RULE_ORDER, size):
+            allowed = np.ones_like(masks[subset[0]])
+            for rule in subset:
+                allowed &= masks[rule]
+            if not allowed.any():
+                return list(subset)
+    raise ValueError("the person's rules allow some area; nothing to explain")
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def explain_unplaced(
+    result: SolveResult, defector_index: int, *, time_limit_s: float = 10.0
+) -> UnplacedExplanation:
+    """Why a pending defector is unplaced in this solve, and what would let them be placed.
+
+    Raises ``ValueError`` when the person is already placed or placed by this solve.
+    """
+    person = result.scenario.defectors[defector_index]
+    if person.placed_in is not None or defector_index in result.new_areas:
+        raise ValueError(f"{person.id} is placed; only unplaced people can be explained")
+    explainer = _Explainer(result, defector_index, _Budget(time_limit_s))
+    if not explainer.person.areas:
+        return explainer.no_area()
+    return explainer.outcompeted()
+
+
+__all__ = [
+    "CONFLICTS_FORMAT",
+    "ConflictItem",
+    "UnplacedExplanation",
+    "apply_change",
+    "explain_unplaced",
+]

@@ -1,0 +1,279 @@
+"""Unplaced, explained to the bottom: conflicts known by construction on the line geography.
+
+Each scenario is built so that the set of rules keeping a person out is known in advance; the
+tests check that exactly that set is found, that the facts quoted are the checker's, and that
+every item of the conflict is truly binding: applying its remedy to the scenario and solving
+again places the person, in a plan the independent checker accepts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+from linegeo import gap_km, line_scenario
+
+from placement.check import check_plan
+from placement.conflicts import (
+    CONFLICTS_FORMAT,
+    UnplacedExplanation,
+    apply_change,
+    explain_unplaced,
+)
+from placement.plan import plan_from_result
+from placement.scenario import Scenario
+from placement.solve import SolveResult, SolveSettings, solve_scenario
+
+SETTINGS = SolveSettings(time_limit_s=20)
+RIVALS = [
+    {"id": "N1", "territory": [], "rivals": ["N2"]},
+    {"id": "N2", "territory": []},
+]
+
+
+def person(id: str, network: str = "N1", **keys: Any) -> dict[str, Any]:
+    return {"id": id, "networks": [network], "origin": "A9", **keys}
+
+
+def solved(scenario: Scenario) -> SolveResult:
+    result = solve_scenario(scenario, SETTINGS)
+    report = check_plan(scenario, plan_from_result(result))
+    assert report.ok, report
+    return result
+
+
+def explain(scenario: Scenario, defector: str) -> UnplacedExplanation:
+    result = solved(scenario)
+    index = scenario.defector_index[defector]
+    assert result.area_of(index) is None, f"{defector} was placed; the scenario is wrong"
+    return explain_unplaced(result, index)
+
+
+def assert_every_item_binding(scenario: Scenario, explanation: UnplacedExplanation) -> None:
+    """Relaxing any item of the conflict (by its remedy) places the person in a checked plan."""
+    index = scenario.defector_index[explanation.defector]
+    assert explanation.conflict
+    for item in explanation.conflict:
+        assert item.change is not None, item.text
+        assert item.replanned, item.remedy
+        changed = apply_change(scenario, item.change)
+        result = solve_scenario(changed, SETTINGS)
+        assert result.area_of(index) is not None, (item.rule, item.change)
+        report = check_plan(changed, plan_from_result(result))
+        assert report.ok, report
+
+
+# ---------------------------------------------------------------- keep apart
+
+
+def keep_apart_case(**policy: Any) -> Scenario:
+    """Two rivals; the only housing is in A3 and A4, 50 km apart; they must be 60 km apart."""
+    return line_scenario(
+        networks=RIVALS,
+        defectors=[person("D1", threat_level=5), person("D2", "N2", threat_level=4)],
+        housing={"A3": 1, "A4": 1},
+        policy={"keep_apart_km": 60, **policy},
+    )
+
+
+def test_keep_apart_conflict_names_the_pair_and_the_more_threatened_person() -> None:
+    scenario = keep_apart_case()
+    explanation = explain(scenario, "D2")
+    assert explanation.kind == "outcompeted"
+    by_rule = {item.rule: item for item in explanation.conflict}
+    assert sorted(by_rule) == ["capacity", "keep_apart"]  # minimal: nothing else
+    pair = by_rule["keep_apart"]
+    assert set(pair.defectors) == {"D1", "D2"}
+    assert set(pair.areas) == {"A3", "A4"}
+    assert gap_km(3, 4) == 50
+    assert "D1 (threat level 5)" in pair.text
+    assert "Area 3 to Area 4 50.0 km" in pair.text  # the checker's distance
+    assert "at least 60 km apart (rival networks N1/N2)" in pair.text
+    assert by_rule["capacity"].defectors == ("D2",)  # D2's own housing rule: only A3, A4
+    assert explanation.summary.startswith(
+        "D2 (threat level 4) cannot be placed without placing fewer people at threat level 4 "
+        "or above: D2's own rules allow only Area 3 and Area 4"
+    )
+    assert "D2 and D1 (threat level 5) must live at least 60 km apart" in explanation.summary
+
+
+def test_keep_apart_remedy_is_the_largest_distance_that_frees_the_pair() -> None:
+    scenario = keep_apart_case()
+    explanation = explain(scenario, "D2")
+    pair = next(item for item in explanation.conflict if item.rule == "keep_apart")
+    assert pair.change == {"policy": {"keep_apart_km": 50.0}}
+    assert pair.remedy is not None
+    assert pair.remedy.startswith("keep_apart_km 50 km (now 60) would let D2 be placed")
+    assert pair.remedy in explanation.remedies
+    # Applying it and solving again places D2, and the plan passes the checker.
+    changed = apply_change(scenario, pair.change)
+    result = solved(changed)
+    assert result.area_of(scenario.defector_index["D2"]) is not None
+    # 50 km is the largest such value: one km more and D2 stays out.
+    assert solved(keep_apart_case(keep_apart_km=51)).area_of(1) is None
+
+
+# ---------------------------------------------------------------- capacity
+
+
+def capacity_case(first_level: int, second_level: int) -> Scenario:
+    """Two people of unrelated networks, one free housing unit in all (in A5)."""
+    return line_scenario(
+        networks=[{"id": "N1"}, {"id": "N2"}],
+        defectors=[
+            person("D1", threat_level=first_level),
+            person("D2", "N2", threat_level=second_level),
+        ],
+        housing={"A5": 1},
+    )
+
+
+def test_capacity_conflict_with_a_more_threatened_person() -> None:
+    scenario = capacity_case(5, 4)
+    explanation = explain(scenario, "D2")
+    assert explanation.kind == "outcompeted"
+    shared = [i for i in explanation.conflict if i.rule == "capacity" and "D1" in i.defectors]
+    assert len(shared) == 1
+    assert shared[0].areas == ("A5",)
+    assert shared[0].text.startswith("capacity: Area 5 has 1 free housing unit (1 in all)")
+    assert shared[0].change == {"capacity": {"area": "A5", "housing_units": 2}}
+    assert "Area 5's 1 free housing unit is also wanted by D1 (threat level 5)" in (
+        explanation.summary
+    )
+    assert_every_item_binding(scenario, explanation)
+
+
+def test_capacity_conflict_at_the_same_level_is_a_tie() -> None:
+    scenario = capacity_case(3, 3)
+    result = solved(scenario)
+    unplaced = next(i for i in (0, 1) if result.area_of(i) is None)
+    other = scenario.defectors[1 - unplaced].id
+    explanation = explain_unplaced(result, unplaced)
+    assert explanation.kind == "tie"
+    assert f"could be placed only instead of {other} (same threat level)" in explanation.summary
+    assert any(i.rule == "capacity" and i.areas == ("A5",) for i in explanation.conflict)
+    assert_every_item_binding(scenario, explanation)
+
+
+# ---------------------------------------------------------------- no area at all
+
+
+def no_area_case() -> Scenario:
+    """trauma_care only in A1, 50 km from N1's territory (A0); the buffer is 100 km.
+
+    Housing is everywhere, the origin buffer is 0: exactly threats and services conflict.
+    """
+    everything_but_trauma = ["exit_program", "psychiatric_care", "youth_services"]
+    services = {f"A{i}": everything_but_trauma for i in range(10)}
+    services["A1"] = ["exit_program", "trauma_care"]
+    return line_scenario(
+        networks=[{"id": "N1", "territory": ["A0"]}],
+        defectors=[person("D1", needs=["trauma_care"])],
+        services=services,
+        default_housing=1,
+    )
+
+
+def test_no_area_conflict_is_exactly_the_rules_built_to_conflict() -> None:
+    scenario = no_area_case()
+    explanation = explain(scenario, "D1")
+    assert explanation.kind == "no_area"
+    assert [item.rule for item in explanation.conflict] == ["threats", "services"]
+    assert explanation.summary == (
+        "D1 (threat level 3) can be placed nowhere: no area is at least 100 km from the "
+        "territory of N1 and offers trauma_care"
+    )
+    threats, services = explanation.conflict
+    assert "Area 1 (50.0 km from Area 0, territory of N1)" in threats.text
+    assert threats.change == {"defector": {"id": "D1", "threat_buffer_km": 50.0}}
+    assert services.change is not None
+    assert services.change["capacity"]["area"] == "A2"  # the first area far enough from A0
+    assert_every_item_binding(scenario, explanation)
+
+
+def test_a_rule_that_cannot_help_alone_says_so() -> None:
+    # trauma_care only in A1, which is too close to N1's territory and on the avoid list: the
+    # smallest conflict is threats + services, but relaxing threats alone frees no area (A1 is
+    # still avoided), so the explanation must say so rather than promise a remedy.
+    services = {f"A{i}": ["exit_program"] for i in range(10)}
+    services["A1"] = ["exit_program", "trauma_care"]
+    scenario = line_scenario(
+        networks=[{"id": "N1", "territory": ["A0"]}],
+        defectors=[person("D1", needs=["trauma_care"], avoid=["A1"])],
+        services=services,
+        default_housing=1,
+    )
+    explanation = explain(scenario, "D1")
+    assert [item.rule for item in explanation.conflict] == ["threats", "services"]
+    threats, services_item = explanation.conflict
+    assert threats.change is None and threats.remedy is None
+    assert "relaxing threats alone cannot help" in threats.text
+    assert "also ruled out by services or avoid" in threats.text
+    assert services_item.replanned
+    assert explanation.remedies == (services_item.remedy,)
+
+
+# ---------------------------------------------------------------- the answer itself
+
+
+def test_explaining_a_placed_person_is_an_error() -> None:
+    scenario = keep_apart_case()
+    result = solved(scenario)
+    with pytest.raises(ValueError, match="D1 is placed"):
+        explain_unplaced(result, scenario.defector_index["D1"])
+
+
+def test_a_plan_that_left_room_is_reported_as_such() -> None:
+    scenario = capacity_case(5, 4)
+    result = dataclasses.replace(solved(scenario), new_areas={})  # as if nobody were placed
+    explanation = explain_unplaced(result, scenario.defector_index["D1"])
+    assert explanation.kind == "placeable"
+    assert explanation.conflict == ()
+    assert "a better plan exists" in explanation.summary
+
+
+def test_out_of_time_gives_a_partial_answer_that_says_so() -> None:
+    scenario = no_area_case()
+    result = solved(scenario)
+    explanation = explain_unplaced(result, 0, time_limit_s=0)
+    assert not explanation.complete
+    assert [item.rule for item in explanation.conflict] == ["threats", "services"]
+    assert any("time limit" in note for note in explanation.notes)
+    competition = keep_apart_case()
+    partial = explain_unplaced(solved(competition), 1, time_limit_s=0)
+    assert not partial.complete and partial.conflict == ()
+
+
+def test_to_dict_is_json_with_pinned_keys() -> None:
+    explanation = explain(keep_apart_case(), "D2")
+    data = json.loads(json.dumps(explanation.to_dict()))
+    assert data["format"] == CONFLICTS_FORMAT
+    assert list(data) == [
+        "format",
+        "defector",
+        "threat_level",
+        "kind",
+        "summary",
+        "conflict",
+        "remedies",
+        "notes",
+        "complete",
+    ]
+    assert list(data["conflict"][0]) == [
+        "rule",
+        "defectors",
+        "areas",
+        "text",
+        "remedy",
+        "change",
+        "replanned",
+    ]
+
+
+def test_same_input_gives_the_same_explanation() -> None:
+    scenario = keep_apart_case()
+    first = explain(scenario, "D2").to_dict()
+    second = explain(scenario, "D2").to_dict()
+    assert first == second
