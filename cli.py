@@ -7,39 +7,90 @@ errors to the documented exit codes. Nothing here decides anything about placeme
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from placement import __version__
 from placement.errors import InputError, PlacementError
 
+if TYPE_CHECKING:
+    from placement.solve import StopRequest
+
 EXIT_OK = 0
 EXIT_VIOLATIONS = 1
 EXIT_INVALID = 2
+EXIT_SIGINT = 130  # 128 + SIGINT, as shells report it
+EXIT_SIGTERM = 143  # 128 + SIGTERM
 
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  success (check: every hard rule holds)
   1  check found rule violations or plan problems
   2  invalid input or usage (nothing is written)
+  130/143  solve interrupted by SIGINT (Ctrl-C) / SIGTERM: the best plan
+     found so far is written, marked feasible, or nothing when none was found
 """
 
 
+MAX_PROBLEM_LINES = 100
+MAX_LINE_CHARS = 300
+
+
 def _fail(error: PlacementError) -> NoReturn:
-    click.echo(f"Error: {error}", err=True)
+    click.echo(f"Error: {_for_terminal(str(error))}", err=True)
     sys.exit(EXIT_INVALID)
 
 
-def _load_scenario(path: str) -> Any:
+def _for_terminal(text: str) -> str:
+    """An error message made safe to print, whatever the input file held.
+
+    Control and format characters (a terminal escape sequence, a right-to-left override, a
+    lone surrogate from a JSON escape) are shown as escapes; a hostile file with 100,000
+    problems or a megabyte-long key gives a screenful, not megabytes.
+    """
+    import unicodedata
+
+    lines = text.split("\n")
+    if len(lines) > MAX_PROBLEM_LINES + 1:
+        more = len(lines) - 1 - MAX_PROBLEM_LINES
+        lines = [*lines[: MAX_PROBLEM_LINES + 1], f"  ... and {more:,} more"]
+    shown = []
+    for line in lines:
+        if len(line) > MAX_LINE_CHARS:
+            line = line[: MAX_LINE_CHARS - 3] + "..."
+        shown.append(
+            "".join(
+                c.encode("unicode_escape").decode("ascii")
+                if unicodedata.category(c) in {"Cc", "Cf", "Cs", "Co"}
+                else c
+                for c in line
+            )
+        )
+    return "\n".join(shown)
+
+
+def _load_scenario(path: str, *, allow_personal_numbers: bool = False) -> Any:
     from placement.scenario import load_scenario
 
     try:
-        return load_scenario(path)
+        return load_scenario(path, allow_personal_numbers=allow_personal_numbers)
     except InputError as error:
         _fail(error)
+
+
+ALLOW_PERSONAL_NUMBERS_OPTION = click.option(
+    "--allow-personal-numbers",
+    is_flag=True,
+    help="Accept values that look like Swedish personal identity numbers (personnummer, "
+    "samordningsnummer). Only for a false positive: scenarios must use pseudonyms.",
+)
 
 
 @click.group(
@@ -50,6 +101,48 @@ def _load_scenario(path: str) -> Any:
 @click.version_option(__version__, prog_name="placement")
 def main() -> None:
     """Command group; see each command's --help."""
+    from placement import crypto
+
+    previous = crypto.passphrase_source
+    crypto.passphrase_source = _TerminalPassphrase()
+    click.get_current_context().call_on_close(
+        lambda: setattr(crypto, "passphrase_source", previous)
+    )
+
+
+class _TerminalPassphrase:
+    """The CLI's passphrase source: $PLACEMENT_PASSPHRASE, else a prompt on a terminal.
+
+    What is typed is remembered for the rest of the run, so a scenario and a plan sealed
+    with the same passphrase need it only once, and a plan written from an encrypted scenario
+    reuses the passphrase that just opened it (no second confirmation).
+    """
+
+    def __init__(self) -> None:
+        self.entered: str | None = None
+
+    def __call__(self, *, confirm: bool) -> str | None:
+        from placement import crypto
+
+        from_environment = crypto.passphrase_from_environment()
+        if from_environment:
+            return from_environment
+        if self.entered:
+            return self.entered
+        if not _interactive():
+            return None
+        entered: str = click.prompt(
+            "Passphrase for encrypted files",
+            hide_input=True,
+            confirmation_prompt=confirm,
+            err=True,
+        )
+        self.entered = entered
+        return entered
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
 
 
 @main.command(epilog=EXIT_CODES_HELP)
@@ -89,6 +182,15 @@ def main() -> None:
     help="With --workers > 1: let workers race freely. Often faster, NOT reproducible.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print no summary and no progress.")
+@click.option(
+    "--encrypt/--no-encrypt",
+    "encrypt",
+    default=None,
+    help="Write the plan encrypted (passphrase from $PLACEMENT_PASSPHRASE or a prompt). "
+    "Default: encrypted when SCENARIO is encrypted, plain otherwise; --no-encrypt writes "
+    "plain text even then.",
+)
+@ALLOW_PERSONAL_NUMBERS_OPTION
 def solve(
     scenario: str,
     output: str,
@@ -97,6 +199,8 @@ def solve(
     workers: int,
     fast_parallel: bool,
     quiet: bool,
+    encrypt: bool | None,
+    allow_personal_numbers: bool,
 ) -> None:
     """Solve SCENARIO and write the best plan found to -o PLAN.json.
 
@@ -112,20 +216,88 @@ def solve(
         _fail(
             InputError(output, [_problem("--output", f"directory '{out.parent}' does not exist")])
         )
-    loaded = _load_scenario(scenario)
-    settings = SolveSettings(
-        time_limit_s=time_limit, seed=seed, workers=workers, reproducible=not fast_parallel
-    )
-    progress = None if quiet else (lambda line: click.echo(line, err=True))
-    result = solve_scenario(loaded, settings, progress=progress)
-    plan = plan_from_result(result)
-    try:
-        write_plan(plan, out)
-    except OSError as error:
-        _fail(InputError(output, [_problem("--output", f"cannot write: {error.strerror}")]))
+    with _stop_on_signals() as stop:
+        try:
+            loaded = _load_scenario(scenario, allow_personal_numbers=allow_personal_numbers)
+            passphrase = _plan_passphrase(scenario, encrypt)
+            settings = SolveSettings(
+                time_limit_s=time_limit, seed=seed, workers=workers, reproducible=not fast_parallel
+            )
+            progress = None if quiet else (lambda line: click.echo(line, err=True))
+            result = solve_scenario(loaded, settings, progress=progress, stop=stop)
+            if not result.found_a_plan:
+                click.echo(
+                    f"Interrupted by {result.interrupted} before any plan was found; "
+                    "nothing written.",
+                    err=True,
+                )
+                sys.exit(_interrupted_exit_code(result.interrupted))
+            plan = plan_from_result(result)
+            try:
+                write_plan(plan, out, passphrase=passphrase)
+            except OSError as error:
+                _fail(InputError(output, [_problem("--output", f"cannot write: {error.strerror}")]))
+        except KeyboardInterrupt:
+            click.echo("Interrupted again; stopped at once, nothing written.", err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            # Leave without interpreter finalisation: OR-Tools may still hold native threads
+            # that abort the process ("terminate called ...") when destroyed at exit. Nothing
+            # is being written here: an interrupted atomic write has removed its temporary.
+            os._exit(EXIT_SIGINT)
     if not quiet:
         click.echo(render_solve_summary(plan, loaded))
-        click.echo(f"Plan written to {out}")
+        click.echo(f"Plan written to {out}" + (" (encrypted)" if passphrase else ""))
+    if result.interrupted is not None:
+        click.echo(
+            f"Interrupted by {result.interrupted}: wrote the best plan found so far "
+            f"(status {plan.status}) to {out}.",
+            err=True,
+        )
+        sys.exit(_interrupted_exit_code(result.interrupted))
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[StopRequest]:
+    """SIGINT and SIGTERM stop the solve gracefully; a second signal stops everything at once.
+
+    The first signal lets the running search return its best plan so far, which is then
+    written (atomically) and marked ``feasible`` with the reason. A second signal raises
+    KeyboardInterrupt wherever the program is: nothing more is written.
+    """
+    from placement.solve import StopRequest
+
+    stop = StopRequest()
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.reason is not None:
+            raise KeyboardInterrupt
+        stop.request(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _plan_passphrase(scenario: str, encrypt: bool | None) -> str | None:
+    """The passphrase to seal the plan with, or None for plain text; asked before solving."""
+    from placement import crypto
+
+    if encrypt is None:
+        encrypt = crypto.is_encrypted_file(scenario)
+    if not encrypt:
+        return None
+    try:
+        return crypto.passphrase_for_encryption(source="--encrypt")
+    except crypto.EncryptionError as error:
+        _fail(error)
+
+
+def _interrupted_exit_code(reason: str | None) -> int:
+    return EXIT_SIGTERM if reason == "SIGTERM" else EXIT_SIGINT
 
 
 def _problem(place: str, message: str) -> Any:
@@ -138,7 +310,8 @@ def _problem(place: str, message: str) -> Any:
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.argument("plan", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def check(scenario: str, plan: str, as_json: bool) -> None:
+@ALLOW_PERSONAL_NUMBERS_OPTION
+def check(scenario: str, plan: str, as_json: bool, allow_personal_numbers: bool) -> None:
     """Verify PLAN against every hard rule of SCENARIO, independently of the solver.
 
     Exit 0 when every rule holds, 1 with each violation in plain words. Problems among
@@ -146,14 +319,17 @@ def check(scenario: str, plan: str, as_json: bool) -> None:
     fail the check.
     """
     from placement.check import check_plan, render_report
-    from placement.plan import load_plan
+    from placement.plan import load_plan, verify_digest
 
-    loaded = _load_scenario(scenario)
+    loaded = _load_scenario(scenario, allow_personal_numbers=allow_personal_numbers)
     try:
         loaded_plan = load_plan(plan)
     except InputError as error:
         _fail(error)
     report = check_plan(loaded, loaded_plan)
+    digest_warning = verify_digest(loaded_plan)
+    if digest_warning is not None:
+        report.warnings.insert(0, digest_warning)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -184,7 +360,15 @@ TOP_OPTION = click.option(
 @click.option("--defector", help="Explain one person, with every other area ranked.")
 @FORMAT_OPTION
 @TOP_OPTION
-def explain(scenario: str, plan: str, defector: str | None, fmt: str, top: int) -> None:
+@ALLOW_PERSONAL_NUMBERS_OPTION
+def explain(
+    scenario: str,
+    plan: str,
+    defector: str | None,
+    fmt: str,
+    top: int,
+    allow_personal_numbers: bool,
+) -> None:
     """Explain PLAN: for each person, every rule with its margin where they are.
 
     With --defector, also every other area: allowed ones ranked by what choosing them would
@@ -196,7 +380,7 @@ def explain(scenario: str, plan: str, defector: str | None, fmt: str, top: int) 
     from placement.explain import explain_plan, render_explanation
     from placement.plan import load_plan
 
-    loaded = _load_scenario(scenario)
+    loaded = _load_scenario(scenario, allow_personal_numbers=allow_personal_numbers)
     try:
         loaded_plan = load_plan(plan)
     except InputError as error:
@@ -232,8 +416,15 @@ def _unknown_defector(scenario: Any, defector: str) -> str:
 )
 @FORMAT_OPTION
 @TOP_OPTION
+@ALLOW_PERSONAL_NUMBERS_OPTION
 def recommend(
-    scenario: str, defector: str | None, case: str | None, plan: str | None, fmt: str, top: int
+    scenario: str,
+    defector: str | None,
+    case: str | None,
+    plan: str | None,
+    fmt: str,
+    top: int,
+    allow_personal_numbers: bool,
 ) -> None:
     """Rank areas for one person, given everyone else's current placements.
 
@@ -251,11 +442,13 @@ def recommend(
         _fail(InputError("recommend", [_problem("", "give exactly one of --defector and --case")]))
     if case is not None:
         try:
-            loaded, defector = load_scenario_with_case(scenario, case)
+            loaded, defector = load_scenario_with_case(
+                scenario, case, allow_personal_numbers=allow_personal_numbers
+            )
         except InputError as error:
             _fail(error)
     else:
-        loaded = _load_scenario(scenario)
+        loaded = _load_scenario(scenario, allow_personal_numbers=allow_personal_numbers)
     assert defector is not None
     if defector not in loaded.defector_index:
         _fail(InputError(scenario, [_problem("--defector", _unknown_defector(loaded, defector))]))
@@ -273,12 +466,95 @@ def recommend(
 
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("scenario", type=click.Path(dir_okay=False))
-def validate(scenario: str) -> None:
+@ALLOW_PERSONAL_NUMBERS_OPTION
+def validate(scenario: str, allow_personal_numbers: bool) -> None:
     """Check SCENARIO for problems; print a one-screen summary when it is valid."""
     from placement.summary import render_scenario_summary
 
-    loaded = _load_scenario(scenario)
+    loaded = _load_scenario(scenario, allow_personal_numbers=allow_personal_numbers)
     click.echo(render_scenario_summary(loaded))
+
+
+OUTPUT_FILE_OPTION = click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the result, atomically. May be FILE itself (in place).",
+)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("file", type=click.Path(dir_okay=False))
+@OUTPUT_FILE_OPTION
+def encrypt(file: str, output: str) -> None:
+    """Encrypt FILE (a scenario, history, case or plan) with a passphrase, to -o OUT.
+
+    The passphrase comes from the PLACEMENT_PASSPHRASE environment variable or, on a
+    terminal, a prompt that asks twice; never from the command line. Every command reads an
+    encrypted file transparently, and a plan solved from an encrypted scenario is written
+    encrypted. AES-256-GCM, key derived with scrypt. FILE stays as it is unless -o names it.
+    """
+    from placement import crypto
+
+    data = _read_input(file)
+    if crypto.is_encrypted(data):
+        _fail(InputError(file, [_problem("", "already encrypted")]))
+    try:
+        sealed = crypto.encrypt(data, crypto.passphrase_for_encryption())
+    except crypto.EncryptionError as error:
+        _fail(error)
+    _write_output(output, sealed)
+    click.echo(f"Encrypted {file} to {output}.")
+    if Path(output).resolve() != Path(file).resolve():
+        click.echo(f"{file} is still in plain text; delete it if it is not needed.", err=True)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("file", type=click.Path(dir_okay=False))
+@OUTPUT_FILE_OPTION
+def decrypt(file: str, output: str) -> None:
+    """Decrypt FILE (made by `placement encrypt` or `solve --encrypt`) to -o OUT, in plain text.
+
+    The passphrase comes from the PLACEMENT_PASSPHRASE environment variable or a prompt.
+    A wrong passphrase or an altered file is refused (exit 2) and nothing is written.
+    Commands read encrypted files directly: decrypt only to hand a file to another tool.
+    """
+    from placement import crypto
+
+    data = _read_input(file)
+    if not crypto.is_encrypted(data):
+        _fail(InputError(file, [_problem("", "not encrypted")]))
+    try:
+        plain = crypto.decrypt_with_source(data, source=file)
+    except crypto.EncryptionError as error:
+        _fail(error)
+    _write_output(output, plain)
+    click.echo(f"Decrypted {file} to {output} (plain text: handle it as secret).")
+
+
+def _read_input(path: str) -> bytes:
+    from placement import _yamlio
+
+    try:
+        return _yamlio.read_bytes(Path(path))
+    except InputError as error:
+        _fail(error)
+
+
+def _write_output(output: str, data: bytes) -> None:
+    from placement.plan import write_bytes_atomic
+
+    out = Path(output)
+    if not out.parent.is_dir():
+        _fail(
+            InputError(output, [_problem("--output", f"directory '{out.parent}' does not exist")])
+        )
+    try:
+        write_bytes_atomic(out, data)
+    except OSError as error:
+        _fail(InputError(output, [_problem("--output", f"cannot write: {error.strerror}")]))
 
 
 @main.command()

@@ -155,7 +155,11 @@ def _load_custom_areas(path: Path, spec: str) -> Geography:
     import shapely
 
     place = "areas"
-    if not path.is_file():
+    try:
+        is_file = path.is_file()
+    except OSError:  # e.g. a name too long for the file system
+        is_file = False
+    if not is_file:
         raise InputError(str(path), [Problem(place, f"areas file '{spec}' not found")])
     try:
         if path.suffix.lower() in {".parquet", ".geoparquet"}:

@@ -5,25 +5,33 @@ code or id) or in ``unplaced`` (with reasons in plain words). The contract's key
 ``format``, ``scenario``, ``status``, ``assignments`` and ``unplaced``; this project adds
 ``provenance``, ``metrics`` and, per assignment, ``threat_level``, ``placed_before`` and
 ``margins`` (documented in ``docs/plan-format.md``).
+
+Every plan written carries, as its last key, ``digest``: the sha256 of its own content (the
+canonical JSON of the plan without ``digest``), so an edit made after writing is visible
+(``verify_digest``). It is tamper evidence, not a signature: whoever edits a plan on purpose
+can recompute it. Encrypted plans (``placement.crypto``) are protected by the cipher itself.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from placement import _yamlio
+from placement import _yamlio, crypto
 from placement.errors import InputError, Problem
 
 if TYPE_CHECKING:
     from placement.solve import SolveResult
 
 PLAN_FORMAT: Final = "placement-plan/1"
+DIGEST_ALGORITHM: Final = "sha256"
 PlanStatus = Literal["optimal", "feasible", "infeasible", "error"]
 
 
@@ -76,26 +84,76 @@ def load_plan(path: str | Path) -> Plan:
 
 
 def plan_to_json(plan: Plan) -> str:
-    """The plan as stable, human-diffable JSON (fixed key order, two-space indent)."""
-    return json.dumps(
-        plan.model_dump(mode="json", exclude_none=False), indent=2, ensure_ascii=False
-    )
+    """The plan as stable, human-diffable JSON (fixed key order, two-space indent).
+
+    A fresh ``digest`` of the content is always the last key (any digest the plan held is
+    replaced), so the text is consistent with itself whatever happened to the object.
+    """
+    data = plan.model_dump(mode="json", exclude_none=False)
+    data.pop("digest", None)
+    data["digest"] = {"algorithm": DIGEST_ALGORITHM, "value": plan_digest(data)}
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- tamper evidence
+
+
+def plan_digest(document: Mapping[str, Any]) -> str:
+    """The sha256 (hex) of a plan's canonical JSON without its ``digest`` key.
+
+    Canonical: keys sorted, no whitespace, non-ASCII kept as UTF-8 -- so re-indenting or
+    reordering keys is not an edit, while changing any value is.
+    """
+    content = {key: value for key, value in document.items() if key != "digest"}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def verify_digest(plan: Plan | Mapping[str, Any]) -> str | None:
+    """A warning when the plan's ``digest`` is missing or does not match its content, else None.
+
+    Takes a loaded ``Plan`` (its content as written: loading keeps every key) or the parsed
+    JSON document.
+    """
+    document = plan.model_dump(mode="json") if isinstance(plan, Plan) else plan
+    digest = document.get("digest")
+    if digest is None:
+        return "the plan carries no digest of its content, so edits to it cannot be detected"
+    if (
+        not isinstance(digest, Mapping)
+        or digest.get("algorithm") != DIGEST_ALGORITHM
+        or not isinstance(digest.get("value"), str)
+    ):
+        return "the plan's digest is not a sha256 digest, so edits to it cannot be detected"
+    if digest["value"] != plan_digest(document):
+        return (
+            "the plan was edited after it was written: its content does not match its "
+            f"digest (sha256 {digest['value'][:12]}...)"
+        )
+    return None
+
+
+# --------------------------------------------------------------------------- writing
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write a text file atomically (UTF-8, ending in a newline); see ``write_bytes_atomic``."""
+    write_bytes_atomic(path, (text if text.endswith("\n") else text + "\n").encode("utf-8"))
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     """Write a file so that readers see either the old file or the whole new one, never a part.
 
-    The text goes to a temporary file in the same directory, is flushed to disk, and is then
-    renamed over the target (an atomic operation on POSIX file systems).
+    The bytes go to a temporary file in the same directory (created readable by its owner
+    only), are flushed to disk, and the file is then renamed over the target (an atomic
+    operation on POSIX file systems).
     """
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            if not text.endswith("\n"):
-                stream.write("\n")
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
@@ -104,8 +162,13 @@ def write_text_atomic(path: str | Path, text: str) -> None:
         raise
 
 
-def write_plan(plan: Plan, path: str | Path) -> None:
-    write_text_atomic(path, plan_to_json(plan))
+def write_plan(plan: Plan, path: str | Path, *, passphrase: str | None = None) -> None:
+    """Write the plan atomically, with its digest; encrypted when a passphrase is given."""
+    text = plan_to_json(plan) + "\n"
+    if passphrase is None:
+        write_text_atomic(path, text)
+    else:
+        write_bytes_atomic(path, crypto.encrypt(text.encode("utf-8"), passphrase))
 
 
 def plan_dict(plan: Plan) -> dict[str, Any]:
@@ -250,12 +313,20 @@ def plan_from_result(
             **{f"stage_{i + 1}": round(s.wall_s, 3) for i, s in enumerate(result.stages)},
         },
     }
+    top_level: dict[str, Any] = {}
+    if result.interrupted is not None:
+        done = [s.name for s in result.stages if s.status == "OPTIMAL"]
+        top_level["status_reason"] = (
+            f"interrupted by {result.interrupted}: the best plan found so far"
+            + (f"; proven stages: {', '.join(done)}" if done else "; no stage was proven")
+        )
     return Plan(
         format=PLAN_FORMAT,
         scenario=ScenarioRef(name=scenario.name, sha256=scenario.sha256),
         status=result.status,
         assignments=assignments,
         unplaced=unplaced,
+        **top_level,
         metrics=metrics,
         provenance=provenance,
     )

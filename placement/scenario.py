@@ -19,17 +19,19 @@ import difflib
 import hashlib
 import re
 import reprlib
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from placement import _yamlio
 from placement.errors import InputError, Problem
 from placement.geography import SWEDEN_MUNICIPALITIES, FloatMatrix, Geography, load_geography
+from placement.personal import personal_number_problems
 
 SCENARIO_FORMAT: Final = "placement-scenario/1"
 
@@ -42,6 +44,8 @@ STANDARD_SERVICES: tuple[str, ...] = (
     "youth_services",
 )
 YOUTH_SERVICE = "youth_services"
+#: "Did you mean" hints are given for this many unknown names per file, then left out.
+MAX_HINTS = 50
 
 
 def _area_reference(value: Any) -> Any:
@@ -63,12 +67,52 @@ def _area_reference(value: Any) -> Any:
     return value
 
 
-AreaRef = Annotated[str, BeforeValidator(_area_reference), Field(min_length=1)]
-Identifier = Annotated[str, Field(min_length=1, max_length=64)]
+def _plain_id(value: str) -> str:
+    """Refuse control and format characters in ids and area references.
+
+    They are echoed into reports and terminals, where an escape sequence or a right-to-left
+    override could rewrite what the planner sees or make one id look like another.
+    """
+    for character in value:
+        if unicodedata.category(character) in {"Cc", "Cf", "Cs"}:
+            raise ValueError(
+                f"contains the invisible or control character U+{ord(character):04X}; "
+                "ids and area names must be plain text"
+            )
+    return value
+
+
+def _plain_text(value: str | None) -> str | None:
+    """Refuse control characters (a terminal escape, a carriage return) in free text.
+
+    Also lone surrogates (from a JSON escape such as ``"\\ud800"``): text holding one cannot be
+    printed or written as UTF-8 at all.
+    """
+    for character in value or "":
+        category = unicodedata.category(character)
+        if category == "Cs" or (category == "Cc" and character not in "\t\n"):
+            kind = "lone surrogate" if category == "Cs" else "control character"
+            raise ValueError(
+                f"contains the {kind} U+{ord(character):04X}; names must be plain text"
+            )
+    return value
+
+
+AreaRef = Annotated[
+    str,
+    BeforeValidator(_area_reference),
+    Field(min_length=1, max_length=200),
+    AfterValidator(_plain_id),
+]
+Identifier = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_plain_id)]
+Text = Annotated[str | None, AfterValidator(_plain_text)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: ``threat_buffer_km: NaN`` (JSON) or ``nan`` (YAML, read as text)
+    # is refused as "not a finite number" rather than by a confusing bound ("should be less
+    # than or equal to 5000"); a NaN that slipped through would compare false everywhere.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Policy(_Strict):
@@ -116,7 +160,7 @@ class Capacity(_Strict):
 
 class NetworkSpec(_Strict):
     id: Identifier
-    name: str | None = None
+    name: Text = None
     territory: list[AreaRef] = Field(default_factory=list)
     rivals: list[Identifier] = Field(default_factory=list)
     allies: list[Identifier] = Field(default_factory=list)
@@ -141,7 +185,7 @@ class ScenarioSpec(_Strict):
     """The scenario file as written (format ``placement-scenario/1``)."""
 
     format: Literal["placement-scenario/1"]
-    name: str | None = None
+    name: Text = None
     areas: str = Field(
         SWEDEN_MUNICIPALITIES,
         description="'sweden-municipalities' or a path (relative to the file) to an areas file.",
@@ -237,8 +281,17 @@ class Scenario:
 # --------------------------------------------------------------------------- loading
 
 
-def load_scenario(path: str | Path, *, geography: Geography | None = None) -> Scenario:
-    """Read, validate and resolve a scenario file; raise ``InputError`` listing every problem."""
+def load_scenario(
+    path: str | Path,
+    *,
+    geography: Geography | None = None,
+    allow_personal_numbers: bool = False,
+) -> Scenario:
+    """Read, validate and resolve a scenario file; raise ``InputError`` listing every problem.
+
+    A value that looks like a Swedish personal identity number is refused (see
+    ``placement.personal``) unless ``allow_personal_numbers``.
+    """
     path = Path(path)
     raw_bytes = _yamlio.read_bytes(path)
     document, problems = _yamlio.parse(raw_bytes, path)
@@ -251,11 +304,16 @@ def load_scenario(path: str | Path, *, geography: Geography | None = None) -> Sc
         base_dir=path.parent,
         geography=geography,
         parse_problems=problems,
+        allow_personal_numbers=allow_personal_numbers,
     )
 
 
 def load_scenario_with_case(
-    path: str | Path, case_path: str | Path, *, geography: Geography | None = None
+    path: str | Path,
+    case_path: str | Path,
+    *,
+    geography: Geography | None = None,
+    allow_personal_numbers: bool = False,
 ) -> tuple[Scenario, str]:
     """The scenario with one more pending defector read from a case file; returns its id too.
 
@@ -266,9 +324,13 @@ def load_scenario_with_case(
     path, case_path = Path(path), Path(case_path)
     raw_bytes = _yamlio.read_bytes(path)
     document, problems = _yamlio.parse(raw_bytes, path)
+    if not allow_personal_numbers:
+        refuse_personal_numbers(document, str(path))
     if document is None or problems:
         raise InputError(str(path), problems)
     case, case_problems = _yamlio.parse(_yamlio.read_bytes(case_path), case_path)
+    if not allow_personal_numbers:
+        refuse_personal_numbers(case, str(case_path))
     if case is None or case_problems:
         raise InputError(str(case_path), case_problems)
     if not isinstance(case, dict):
@@ -278,10 +340,15 @@ def load_scenario_with_case(
             str(case_path), [Problem("placed_in", "a case is someone to place; remove placed_in")]
         )
     if not isinstance(document, dict) or not isinstance(document.get("defectors", []), list):
-        return load_scenario(path, geography=geography), ""  # raises with the scenario's problems
+        # raises with the scenario's problems
+        return load_scenario(path, geography=geography, allow_personal_numbers=True), ""
     position = len(document.get("defectors", []))
-    existing = {d.get("id") for d in document.get("defectors", []) if isinstance(d, dict)}
-    if case.get("id") in existing:
+    existing = {
+        d.get("id")
+        for d in document.get("defectors", [])
+        if isinstance(d, dict) and isinstance(d.get("id"), str)
+    }
+    if isinstance(case.get("id"), str) and case["id"] in existing:
         raise InputError(
             str(case_path),
             [Problem("id", f"defector '{case.get('id')}' already exists in the scenario")],
@@ -295,6 +362,7 @@ def load_scenario_with_case(
             source=str(path),
             base_dir=path.parent,
             geography=geography,
+            allow_personal_numbers=True,  # both files were looked at above
         )
     except InputError as error:
         in_case = [p for p in error.problems if p.place.startswith(prefix)]
@@ -315,8 +383,15 @@ def scenario_from_document(
     base_dir: Path | None = None,
     geography: Geography | None = None,
     parse_problems: Sequence[Problem] = (),
+    allow_personal_numbers: bool = False,
 ) -> Scenario:
-    """Validate and resolve an already parsed scenario document (a dict)."""
+    """Validate and resolve an already parsed scenario document (a dict).
+
+    Personal identity numbers are looked for first (unless ``allow_personal_numbers``): when
+    one is found, only those problems are raised, since other messages may quote the value.
+    """
+    if not allow_personal_numbers:
+        refuse_personal_numbers(document, source)
     problems = list(parse_problems)
     if not isinstance(document, dict):
         problems.append(Problem("", "a scenario must be a mapping of keys (format, networks, ...)"))
@@ -341,6 +416,17 @@ def scenario_from_document(
         unique = list(dict.fromkeys(problems))
         raise InputError(source, sorted(unique, key=_document_order))
     return scenario
+
+
+def refuse_personal_numbers(document: Any, source: str) -> None:
+    """Raise ``InputError`` naming every place that holds what looks like a personal number.
+
+    Only those problems are raised: any other message might quote the number (an unknown
+    area, a duplicate key). For history files and anything else read as a document too.
+    """
+    found = personal_number_problems(document)
+    if found:
+        raise InputError(source, found)
 
 
 def _salvage(document: dict[str, Any], positions: dict[str, list[int]]) -> ScenarioSpec:
@@ -422,6 +508,7 @@ class _Resolver:
         self.problems = problems
         self.positions = positions or {}
         self.services = tuple(dict.fromkeys([*STANDARD_SERVICES, *spec.services]))
+        self.hints_given = 0
 
     def numbered(self, key: str, specs: Sequence[Any]) -> Iterable[tuple[int, Any]]:
         """Each item with its position in the file (a salvaged list may have dropped some)."""
@@ -429,10 +516,24 @@ class _Resolver:
             return zip(self.positions[key], specs, strict=True)
         return enumerate(specs)
 
+    def _hint_budget(self) -> bool:
+        """Whether a "did you mean" hint may still be computed.
+
+        Each costs up to milliseconds (more against thousands of ids); a hostile file with
+        100,000 unknown names must not take minutes. Past ``MAX_HINTS`` names go without.
+        """
+        self.hints_given += 1
+        return self.hints_given <= MAX_HINTS
+
+    def close_matches(self, name: str, known: Sequence[str]) -> list[str]:
+        if not self._hint_budget():
+            return []
+        return difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+
     def area(self, reference: str, place: str) -> int | None:
         index = self.geography.index_of(reference)
         if index is None:
-            hint = self.geography.suggestions(reference)
+            hint = self.geography.suggestions(reference) if self._hint_budget() else []
             self.problems.append(Problem(place, f"unknown area '{reference}'{_did_you_mean(hint)}"))
         return index
 
@@ -446,7 +547,7 @@ class _Resolver:
 
     def service(self, name: str, place: str) -> None:
         if name not in self.services:
-            hint = difflib.get_close_matches(name, self.services, n=3, cutoff=0.6)
+            hint = self.close_matches(name, self.services)
             self.problems.append(Problem(place, f"unknown service '{name}'{_did_you_mean(hint)}"))
 
     def resolve(self, *, sha256: str, source: str) -> Scenario:
@@ -521,7 +622,7 @@ class _Resolver:
                     if other == net.id:
                         self.problems.append(Problem(place, f"network '{other}' lists itself"))
                     elif other not in first_at:
-                        hint = difflib.get_close_matches(other, known, n=3, cutoff=0.6)
+                        hint = self.close_matches(other, known)
                         self.problems.append(
                             Problem(place, f"unknown network '{other}'{_did_you_mean(hint)}")
                         )
@@ -577,7 +678,7 @@ class _Resolver:
                 if other == person.id:
                     self.problems.append(Problem(place, f"defector '{other}' lists themself"))
                 elif other not in first_at:
-                    hint = difflib.get_close_matches(other, known_people, n=3, cutoff=0.6)
+                    hint = self.close_matches(other, known_people)
                     self.problems.append(
                         Problem(place, f"unknown defector '{other}'{_did_you_mean(hint)}")
                     )
@@ -589,7 +690,7 @@ class _Resolver:
             place = f"defectors[{position}]"
             for net_pos, net in enumerate(person.networks):
                 if net not in networks:
-                    hint = difflib.get_close_matches(net, known_networks, n=3, cutoff=0.6)
+                    hint = self.close_matches(net, known_networks)
                     self.problems.append(
                         Problem(
                             f"{place}.networks[{net_pos}]",
@@ -651,7 +752,8 @@ def _document_order(problem: Problem) -> tuple[Any, ...]:
     Whole-file problems (no place) come first; list indices compare as numbers, so
     ``defectors[10]`` follows ``defectors[9]``.
     """
-    parts = re.findall(r"\[(\d+)\]|([^.\[\]]+)", problem.place)
+    # At most 18 digits: a key such as "[999...]" (thousands of digits) is a name, not a number.
+    parts = re.findall(r"\[([0-9]{1,18})\]|([^.\[\]]+)", problem.place)
     head = parts[0][1] if parts else ""
     section = _SECTIONS.index(head) if head in _SECTIONS else len(_SECTIONS)
     key = tuple((0, int(number), "") if number else (1, 0, name) for number, name in parts)

@@ -44,6 +44,8 @@ def test_plan_round_trip_keeps_added_keys(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
     write_plan(plan, path)
     again = load_plan(path)
+    assert again.model_extra is not None
+    assert again.model_extra.pop("digest")["algorithm"] == "sha256"  # added on writing
     assert again == plan
     assert again.assignments[0].model_extra == {"threat_level": 4}
 
