@@ -274,3 +274,34 @@ def test_output_that_is_a_directory_is_exit_2(runner: CliRunner, tiny: Path) -> 
     result = runner.invoke(main, ["solve", str(tiny), "-o", str(tiny.parent)])
     assert result.exit_code == EXIT_INVALID
     assert "is a directory" in result.stderr
+
+
+def test_generate_writes_a_valid_scenario_deterministically(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    args = ["--seed", "4", "--networks", "8", "--placed", "20", "--pending", "6"]
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    for out in (first, second):
+        result = runner.invoke(main, ["generate", "-o", str(out), *args])
+        assert result.exit_code == EXIT_OK, result.output
+    assert first.read_bytes() == second.read_bytes()
+    assert first.read_text(encoding="utf-8").startswith("# SYNTHETIC scenario, made by:")
+    scenario = load_scenario(first)
+    assert len(scenario.networks) == 8
+    assert (len(scenario.placed), len(scenario.pending)) == (20, 6)
+    as_json = tmp_path / "c.json"
+    assert runner.invoke(main, ["generate", "-o", str(as_json), *args]).exit_code == EXIT_OK
+    assert load_scenario(as_json).defectors == scenario.defectors
+    plan = tmp_path / "plan.json"
+    assert runner.invoke(main, ["solve", str(first), "-o", str(plan), "-q"]).exit_code == EXIT_OK
+    assert check_plan(scenario, load_plan(plan)).ok
+
+
+def test_generate_impossible_request_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "g.yaml"
+    result = runner.invoke(
+        main, ["generate", "-o", str(out), "--networks", "2", "--placed", "5000"]
+    )
+    assert result.exit_code == EXIT_INVALID
+    assert "could not place" in result.stderr
+    assert not out.exists()
