@@ -20,8 +20,11 @@ memory while real files stay far below them (the bundled national scenario is 93
 - ``MAX_NUMBER_DIGITS`` (100): longer integers are refused rather than converted (Python refuses
   to convert more than 4,300 digits anyway, with an error no planner should see).
 
-Nesting deeper than Python's recursion limit (about 1,000 levels) is reported as "nested too
-deeply". A value the YAML reader cannot construct (``!!int x``, the date ``2023-02-30``) is
+- ``MAX_DEPTH`` (100 levels): a valid file nests about 6 deep. Deeper documents are refused as
+  "nested too deeply" before any other code walks them (pydantic, for one, cannot serialize
+  more than about 250 levels, and Python's own recursion stops near 1,000).
+
+A value the YAML reader cannot construct (``!!int x``, the date ``2023-02-30``) is
 reported with its line and column, never as a crash.
 """
 
@@ -41,6 +44,7 @@ MAX_INPUT_BYTES = 10 * 1024 * 1024
 MAX_VALUES = 100_000
 MAX_ALIASES = 1000
 MAX_NUMBER_DIGITS = 100
+MAX_DEPTH = 100
 
 _INT = "tag:yaml.org,2002:int"
 _BOOL = "tag:yaml.org,2002:bool"
@@ -55,6 +59,7 @@ class LiteralSafeLoader(yaml.SafeLoader):
         self.duplicate_keys: list[str] = []
         self.alias_count = 0
         self.value_count = 0
+        self.depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         self.value_count += 1
@@ -64,7 +69,13 @@ class LiteralSafeLoader(yaml.SafeLoader):
             self.alias_count += 1
             if self.alias_count > MAX_ALIASES:
                 raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases; refusing to expand them")
-        return super().compose_node(parent, index)
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _TooDeep
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def construct_object(self, node: Any, deep: bool = False) -> Any:
         # PyYAML's scalar constructors raise plain Python errors on values that match a tag
@@ -111,6 +122,10 @@ LiteralSafeLoader.add_implicit_resolver(
     ),
     list("-+0123456789."),
 )
+
+
+class _TooDeep(Exception):
+    """Nesting beyond ``MAX_DEPTH``; reported like Python's own RecursionError."""
 
 
 _TAG_KINDS = {
@@ -226,26 +241,39 @@ def _parse_json(text: str) -> tuple[Any, list[Problem]]:
         return None, [Problem("", f"invalid JSON: {error}")]
     except RecursionError:
         return None, [Problem("", "nested too deeply")]
-    if _more_values_than(document, MAX_VALUES):
+    try:
+        _check_size(document)
+    except _TooDeep:
+        return None, [Problem("", "nested too deeply")]
+    except _TooMany:
         return None, [Problem("", f"invalid JSON: {_too_many_values()}")]
     return document, [Problem("", message) for message in duplicates]
 
 
-def _more_values_than(document: Any, limit: int) -> bool:
-    """Whether a parsed JSON document holds more than ``limit`` keys, values and items."""
+class _TooMany(Exception):
+    pass
+
+
+def _check_size(document: Any) -> None:
+    """Raise ``_TooMany`` or ``_TooDeep`` for a parsed JSON document beyond the bounds.
+
+    Counted as the YAML reader counts: every key, value and item, and the levels of nesting
+    (a scalar at the top is one level).
+    """
     count = 0
-    stack = [document]
+    stack = [(document, 1)]
     while stack:
-        value = stack.pop()
+        value, depth = stack.pop()
         count += 1
-        if count > limit:
-            return True
+        if count > MAX_VALUES:
+            raise _TooMany
+        if depth > MAX_DEPTH:
+            raise _TooDeep
         if isinstance(value, dict):
             count += len(value)  # the keys
-            stack.extend(value.values())
+            stack.extend((item, depth + 1) for item in value.values())
         elif isinstance(value, list):
-            stack.extend(value)
-    return False
+            stack.extend((item, depth + 1) for item in value)
 
 
 def _shown(key: Any) -> str:
@@ -275,7 +303,7 @@ def _parse_yaml(text: str) -> tuple[Any, list[Problem]]:
         return None, [Problem("", f"invalid YAML{where}: {error.problem or error}")]
     except yaml.YAMLError as error:
         return None, [Problem("", f"invalid YAML: {error}")]
-    except RecursionError:
+    except (RecursionError, _TooDeep):
         return None, [Problem("", "nested too deeply")]
     finally:
         loader.dispose()

@@ -729,7 +729,7 @@ def test_the_areas_path_cannot_crash_the_loader(tmp_path: Path) -> None:
         ('{"status": "optimal", "assignments": [{"defector": 1, "area": NaN}]}', "assignments[0]"),
         ('{"status": "optimal", "assignments": ' + deep("[", "]", 10_000) + "}", "nested too"),
         ('{"status": "optimal", "n": ' + "9" * 5000 + "}", "a number with 5,000 digits"),
-        ('{"status": "optimal", "assignments": [' + deep("[", "]", 900) + "]}", "assignments[0]"),
+        ('{"status": "optimal", "x": [' + deep("[", "]", 900) + "]}", "nested too deeply"),
         ('["placement-plan/1"]', "a plan must be a JSON object"),
         ("", "invalid JSON"),
         ('{"status": "optimal", "unplaced": [{"defector": "\\ud800"}]}', "unplaced[0].defector"),
@@ -822,6 +822,17 @@ def test_yaml_values_that_cannot_be_constructed_are_problems(text: str, message:
     document, problems = _yamlio.parse(text.encode(), Path("s.yaml"))
     assert document is None
     assert len(problems) == 1 and problems[0].message.startswith(message), problems
+
+
+@pytest.mark.parametrize("name", ["s.yaml", "s.json"])
+def test_nesting_is_bounded_at_100_levels(name: str) -> None:
+    """A valid file nests about 6 deep; 250 levels already break pydantic's serializer."""
+    assert _yamlio.parse(deep("[", "]", 100).encode(), Path(name))[1] == []
+    document, problems = _yamlio.parse(deep("[", "]", 101).encode(), Path(name))
+    assert document is None
+    assert [p.message for p in problems] == ["nested too deeply"]
+    document, problems = _yamlio.parse(f"[{deep('[', ']', 100)}]".encode(), Path(name))
+    assert [p.message for p in problems] == ["nested too deeply"]
 
 
 def test_numbers_up_to_the_digit_limit_are_read() -> None:
