@@ -323,7 +323,7 @@ def check(scenario: str, plan: str, as_json: bool, allow_personal_numbers: bool)
 
     loaded = _load_scenario(scenario, allow_personal_numbers=allow_personal_numbers)
     try:
-        loaded_plan = load_plan(plan)
+        loaded_plan = load_plan(plan, allow_personal_numbers=allow_personal_numbers)
     except InputError as error:
         _fail(error)
     report = check_plan(loaded, loaded_plan)
@@ -382,7 +382,7 @@ def explain(
 
     loaded = _load_scenario(scenario, allow_personal_numbers=allow_personal_numbers)
     try:
-        loaded_plan = load_plan(plan)
+        loaded_plan = load_plan(plan, allow_personal_numbers=allow_personal_numbers)
     except InputError as error:
         _fail(error)
     if defector is not None and defector not in loaded.defector_index:
@@ -456,7 +456,9 @@ def recommend(
     context = "people already placed in the scenario"
     if plan is not None:
         try:
-            placements = plan_areas(loaded, load_plan(plan))
+            placements = plan_areas(
+                loaded, load_plan(plan, allow_personal_numbers=allow_personal_numbers)
+            )
         except InputError as error:
             _fail(error)
         context = f"places in {Path(plan).name}"

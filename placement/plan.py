@@ -64,14 +64,24 @@ class Plan(_Open):
     unplaced: list[Unplaced] = Field(default_factory=list)
 
 
-def load_plan(path: str | Path) -> Plan:
-    """Read a plan file; raise ``InputError`` with every structural problem."""
+def load_plan(path: str | Path, *, allow_personal_numbers: bool = False) -> Plan:
+    """Read a plan file; raise ``InputError`` with every structural problem.
+
+    Like scenarios, plans may hold only pseudonyms: a value that looks like a Swedish
+    personal identity number is refused with its place (a hand-edited plan could carry one)
+    unless ``allow_personal_numbers``.
+    """
+    from placement.personal import personal_number_problems
     from placement.scenario import pydantic_problems
 
     path = Path(path)
     document, problems = _yamlio.parse(_yamlio.read_bytes(path), path)
     if document is None:
         raise InputError(str(path), problems)
+    if not allow_personal_numbers:
+        personal = personal_number_problems(document)
+        if personal:  # alone: other messages could quote the value
+            raise InputError(str(path), personal)
     if not isinstance(document, dict):
         raise InputError(str(path), [Problem("", "a plan must be a JSON object")])
     try:

@@ -338,3 +338,26 @@ def test_bundled_and_generated_scenarios_pass_the_guard() -> None:
         load_scenario(path)  # raises if anything in them looked personal
     for seed in range(20):
         assert personal_number_problems(generate_tiny(seed=seed)) == []
+
+
+def test_a_hand_edited_plan_with_a_personal_number_is_refused(tmp_path: Path) -> None:
+    from placement.plan import load_plan
+
+    digits = number("811218")
+    plan = tmp_path / "plan.json"
+    plan.write_text(
+        json.dumps(
+            {
+                "format": "placement-plan/1",
+                "status": "feasible",
+                "assignments": [{"defector": f"{digits[:6]}-{digits[6:]}", "area": "0180"}],
+            }
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as caught:
+        load_plan(plan)
+    (problem,) = caught.value.problems
+    assert problem.place == "assignments[0].defector"
+    assert digits[6:] not in str(caught.value)
+    assert load_plan(plan, allow_personal_numbers=True).assignments[0].area == "0180"
