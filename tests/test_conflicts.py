@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,14 +20,18 @@ from placement.check import check_plan
 from placement.conflicts import (
     CONFLICTS_FORMAT,
     UnplacedExplanation,
+    _Budget,
+    _Feasibility,
     apply_change,
     explain_unplaced,
 )
+from placement.objectives import THREAT_LEVELS
 from placement.plan import plan_from_result
-from placement.scenario import Scenario
+from placement.scenario import Scenario, load_scenario
 from placement.solve import SolveResult, SolveSettings, solve_scenario
 
 SETTINGS = SolveSettings(time_limit_s=20)
+HOUSING_SHORTAGE = Path(__file__).resolve().parent.parent / "scenarios/housing-shortage.yaml"
 RIVALS = [
     {"id": "N1", "territory": [], "rivals": ["N2"]},
     {"id": "N2", "territory": []},
@@ -97,6 +102,7 @@ def test_keep_apart_conflict_names_the_pair_and_the_more_threatened_person() -> 
         "or above: D2's own rules allow only Area 3 and Area 4"
     )
     assert "D2 and D1 (threat level 5) must live at least 60 km apart" in explanation.summary
+    assert_every_item_binding(scenario, explanation)
 
 
 def test_keep_apart_remedy_is_the_largest_distance_that_frees_the_pair() -> None:
@@ -213,6 +219,47 @@ def test_a_rule_that_cannot_help_alone_says_so() -> None:
     assert "also ruled out by services or avoid" in threats.text
     assert services_item.replanned
     assert explanation.remedies == (services_item.remedy,)
+
+
+# ---------------------------------------------------------------- a bundled scenario
+
+
+@pytest.mark.slow
+def test_housing_shortage_every_unplaced_person_is_explained_with_checked_remedies() -> None:
+    scenario = load_scenario(HOUSING_SHORTAGE)
+    result = solved(scenario)
+    unplaced = [i for i in result.candidates.people if result.area_of(i) is None]
+    assert len(unplaced) >= 10
+    for index in unplaced:
+        explanation = explain_unplaced(result, index)
+        assert explanation.complete and explanation.conflict
+        assert explanation.kind in {"no_area", "outcompeted", "tie"}
+        for item in explanation.conflict:
+            if not item.replanned:
+                continue
+            assert item.change is not None
+            changed = apply_change(scenario, item.change)
+            again = solve_scenario(changed, SETTINGS)
+            assert again.area_of(index) is not None, (explanation.defector, item.change)
+            assert check_plan(changed, plan_from_result(again)).ok
+
+
+def test_the_conflict_model_accepts_the_plan_itself() -> None:
+    """The explanation model must not be stricter than the planner's: for every person the
+    plan placed, "place them and keep the plan's counts" is feasible, widened or not."""
+    scenario = load_scenario(HOUSING_SHORTAGE)
+    result = solved(scenario)
+    people = scenario.defectors
+    counts = {
+        level: sum(1 for p in result.new_areas if people[p].threat_level == level)
+        for level in THREAT_LEVELS
+    }
+    assert result.new_areas
+    for index in result.new_areas:
+        for widened in ([], [index]):
+            model = _Feasibility(result.candidates, index, counts, widened=widened)
+            feasible, _, _ = model.solve(sorted(model.literals), _Budget(10))
+            assert feasible, (people[index].id, widened)
 
 
 # ---------------------------------------------------------------- the answer itself
