@@ -65,6 +65,7 @@ from ortools.sat.python import cp_model
 
 from placement.candidates import RULE_ORDER, BoolArray, Candidates, PersonCandidates
 from placement.objectives import THREAT_LEVELS
+from placement.plan import Plan
 from placement.rules import RuleName
 from placement.scenario import AreaOffer, Scenario
 from placement.solve import SolveResult, SolveSettings, solve_scenario
@@ -1338,10 +1339,43 @@ def explain_unplaced(
     return explainer.outcompeted()
 
 
+def explain_unplaced_in_plan(
+    scenario: Scenario,
+    plan: Plan,
+    defector: str,
+    *,
+    candidates: Candidates | None = None,
+    time_limit_s: float = 10.0,
+) -> UnplacedExplanation:
+    """``explain_unplaced`` for a plan read from a file, without solving it again.
+
+    The plan's placements of pending people stand in for a solve's decisions; whether its
+    primary objective was proven is read from its metrics (a hand-made plan counts as not
+    proven). Raises ``ValueError`` when the person has an area in the plan.
+    """
+    from placement.explain import plan_areas
+
+    areas = plan_areas(scenario, plan)
+    metrics = (plan.model_extra or {}).get("metrics", {})
+    provenance = (plan.model_extra or {}).get("provenance", {})
+    settings = SolveSettings(
+        seed=int(provenance.get("seed", 0)), workers=int(provenance.get("workers", 1))
+    )
+    result = SolveResult(
+        scenario=scenario,
+        candidates=candidates or Candidates(scenario),
+        settings=settings,
+        new_areas={i: a for i, a in areas.items() if scenario.defectors[i].placed_in is None},
+        primary_optimal=bool(metrics.get("primary_optimal", False)),
+    )
+    return explain_unplaced(result, scenario.defector_index[defector], time_limit_s=time_limit_s)
+
+
 __all__ = [
     "CONFLICTS_FORMAT",
     "ConflictItem",
     "UnplacedExplanation",
     "apply_change",
     "explain_unplaced",
+    "explain_unplaced_in_plan",
 ]

@@ -19,13 +19,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from placement.candidates import RULE_ORDER, Candidates, Occupancy, PersonCandidates
 from placement.objectives import ScoreParts, score_parts
 from placement.plan import Plan
 from placement.rules import RuleName
 from placement.scenario import Scenario
+
+if TYPE_CHECKING:
+    from placement.conflicts import UnplacedExplanation
 
 EXPLANATION_FORMAT = "placement-explanation/1"
 RECOMMENDATION_FORMAT = "placement-recommendation/1"
@@ -261,6 +264,9 @@ class PersonExplanation:
     ranking: tuple[AreaVerdict, ...] = ()
     """With a single-person request: every other area, allowed ones ranked first."""
     preferred: bool | None = None
+    conflict: UnplacedExplanation | None = None
+    """With a single-person request for an unplaced person: the rules and cases that together
+    leave no place, and verified remedies (``placement.conflicts``)."""
 
     @property
     def breaks(self) -> tuple[RuleFact, ...]:
@@ -279,6 +285,8 @@ class PersonExplanation:
             data["preferred"] = self.preferred
         if self.reasons:
             data["reasons"] = list(self.reasons)
+        if self.conflict is not None:
+            data["why_unplaced"] = self.conflict.to_dict()
         if self.ranking:
             data["other_areas"] = [v.to_dict() for v in self.ranking]
         return data
@@ -331,8 +339,14 @@ def explain_plan(
             status = "already placed"
         else:
             status = "newly placed"
+        conflict = None
+        if defector is not None and area is None and person.placed_in is None:
+            from placement.conflicts import explain_unplaced_in_plan
+
+            conflict = explain_unplaced_in_plan(scenario, plan, person.id, candidates=candidates)
         people.append(
             PersonExplanation(
+                conflict=conflict,
                 defector=person.id,
                 threat_level=person.threat_level,
                 status=status,
@@ -479,6 +493,8 @@ def render_explanation(explanation: PlanExplanation, fmt: Format, *, top: int = 
                 writer.item(_score_text(person.here.score))
         for reason in person.reasons:
             writer.item(f"unplaced: {reason}")
+        if person.conflict is not None:
+            _conflict_lines(writer, person.conflict)
         if person.ranking:
             allowed = [v for v in person.ranking if v.allowed]
             excluded = [v for v in person.ranking if not v.allowed]
@@ -503,6 +519,19 @@ def render_explanation(explanation: PlanExplanation, fmt: Format, *, top: int = 
                 writer.item(f"... and {len(excluded) - top} more (use --format json for all)", 2)
         writer.blank()
     return "\n".join(writer.lines).rstrip() + "\n"
+
+
+def _conflict_lines(writer: _Writer, conflict: UnplacedExplanation) -> None:
+    writer.item(f"why unplaced, to the bottom: {conflict.summary}")
+    writer.item("the rules and cases that together leave no place:", 2)
+    for item in conflict.conflict:
+        writer.item(item.text, 3)
+    if conflict.remedies:
+        writer.item("what would make placement possible (each checked by solving again):", 2)
+        for remedy in conflict.remedies:
+            writer.item(remedy, 3)
+    for note in conflict.notes:
+        writer.item(f"note: {note}", 2)
 
 
 def render_recommendation(rec: Recommendation, fmt: Format, *, top: int = 10) -> str:

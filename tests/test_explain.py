@@ -16,8 +16,9 @@ from linegeo import line_scenario
 
 from cli import EXIT_INVALID, EXIT_OK, main
 from placement.check import check_plan
+from placement.conflicts import apply_change
 from placement.explain import explain_plan, plan_areas, recommend
-from placement.plan import Assignment, Plan, Unplaced, load_plan, plan_from_result
+from placement.plan import Assignment, Plan, Unplaced, load_plan, plan_from_result, write_plan
 from placement.scenario import Scenario, load_scenario
 from placement.solve import SolveSettings, solve_scenario
 
@@ -277,3 +278,32 @@ def test_recommend_needs_exactly_one_person() -> None:
     result = CliRunner().invoke(main, ["recommend", str(TUTORIAL)])
     assert result.exit_code == EXIT_INVALID
     assert "give exactly one of --defector and --case" in result.stderr
+
+
+def test_explain_an_unplaced_person_to_the_bottom(
+    shortage: tuple[Scenario, Plan], tmp_path: Path
+) -> None:
+    scenario, plan = shortage
+    out = tmp_path / "plan.json"
+    write_plan(plan, out)
+    lost = next(u.defector for u in plan.unplaced if "taken in this plan" in " ".join(u.reasons))
+    result = CliRunner().invoke(
+        main,
+        ["explain", str(SHORTAGE), str(out), "--defector", lost, "--format", "json"],
+    )
+    assert result.exit_code == EXIT_OK, result.output
+    (person,) = json.loads(result.stdout)["people"]
+    why = person["why_unplaced"]
+    assert why["format"] == "placement-unplaced-explanation/1"
+    assert why["kind"] in {"outcompeted", "tie"}
+    assert why["conflict"] and why["summary"].startswith(lost)
+    # A remedy said to place the person does, and the new plan passes the checker.
+    verified = [c for c in why["conflict"] if c["replanned"]]
+    assert verified
+    changed = apply_change(scenario, verified[0]["change"])
+    new_plan = plan_from_result(solve_scenario(changed, SolveSettings(time_limit_s=60)))
+    assert lost in {a.defector for a in new_plan.assignments}
+    assert check_plan(changed, new_plan).ok
+    text = CliRunner().invoke(main, ["explain", str(SHORTAGE), str(out), "--defector", lost])
+    assert "why unplaced, to the bottom:" in text.stdout
+    assert "what would make placement possible (each checked by solving again):" in text.stdout
