@@ -211,11 +211,7 @@ def solve(
     from placement.solve import SolveSettings, solve_scenario
     from placement.summary import render_solve_summary
 
-    out = Path(output)
-    if not out.parent.is_dir():
-        _fail(
-            InputError(output, [_problem("--output", f"directory '{out.parent}' does not exist")])
-        )
+    out = _output_path(output)
     with _stop_on_signals() as stop:
         try:
             loaded = _load_scenario(scenario, allow_personal_numbers=allow_personal_numbers)
@@ -236,7 +232,7 @@ def solve(
             try:
                 write_plan(plan, out, passphrase=passphrase)
             except OSError as error:
-                _fail(InputError(output, [_problem("--output", f"cannot write: {error.strerror}")]))
+                _cannot_write(output, error)
         except KeyboardInterrupt:
             click.echo("Interrupted again; stopped at once, nothing written.", err=True)
             sys.stdout.flush()
@@ -298,6 +294,20 @@ def _plan_passphrase(scenario: str, encrypt: bool | None) -> str | None:
 
 def _interrupted_exit_code(reason: str | None) -> int:
     return EXIT_SIGTERM if reason == "SIGTERM" else EXIT_SIGINT
+
+
+def _output_path(output: str) -> Path:
+    """The output path, refused (exit 2) before any work when its directory is missing."""
+    out = Path(output)
+    if not out.parent.is_dir():
+        _fail(
+            InputError(output, [_problem("--output", f"directory '{out.parent}' does not exist")])
+        )
+    return out
+
+
+def _cannot_write(output: str, error: OSError) -> NoReturn:
+    _fail(InputError(output, [_problem("--output", f"cannot write: {error.strerror}")]))
 
 
 def _problem(place: str, message: str) -> Any:
@@ -548,15 +558,11 @@ def _read_input(path: str) -> bytes:
 def _write_output(output: str, data: bytes) -> None:
     from placement.plan import write_bytes_atomic
 
-    out = Path(output)
-    if not out.parent.is_dir():
-        _fail(
-            InputError(output, [_problem("--output", f"directory '{out.parent}' does not exist")])
-        )
+    out = _output_path(output)
     try:
         write_bytes_atomic(out, data)
     except OSError as error:
-        _fail(InputError(output, [_problem("--output", f"cannot write: {error.strerror}")]))
+        _cannot_write(output, error)
 
 
 @main.command(epilog=EXIT_CODES_HELP)
@@ -610,11 +616,7 @@ def generate(
     from placement.generate import generate_scenario, scenario_yaml
     from placement.plan import write_text_atomic
 
-    out = Path(output)
-    if not out.parent.is_dir():
-        _fail(
-            InputError(output, [_problem("--output", f"directory '{out.parent}' does not exist")])
-        )
+    out = _output_path(output)
     try:
         document = generate_scenario(
             seed=seed,
@@ -637,7 +639,7 @@ def generate(
     try:
         write_text_atomic(out, text)
     except OSError as error:
-        _fail(InputError(output, [_problem("--output", f"cannot write: {error.strerror}")]))
+        _cannot_write(output, error)
     click.echo(
         f"Wrote a synthetic scenario ({networks} networks, {placed} placed, {pending} pending) "
         f"to {out}"
