@@ -173,30 +173,17 @@ class Candidates:
         own_area = occupancy.areas_of.get(index)
 
         territory = self.threats.threat_territory(person)
-        if territory:
-            columns = np.array(sorted(territory), dtype=np.int64)
-            block = distance[:, columns]
-            nearest_column = block.argmin(axis=1)
-            threat_distance = block[np.arange(n_areas), nearest_column]
-            threat_nearest = columns[nearest_column]
-        else:
-            threat_distance = np.full(n_areas, np.inf)
-            threat_nearest = np.full(n_areas, -1, dtype=np.int64)
+        areas = sorted(territory)
+        threat_distance, threat_nearest = _nearest(distance, areas, areas)
 
         partners = [
             (other, occupancy.areas_of[other])
             for other in self.threats.keep_apart_partners.get(index, ())
             if other in occupancy.areas_of and other != index
         ]
-        if partners:
-            partner_ids = np.array([p for p, _ in partners], dtype=np.int64)
-            block = distance[:, np.array([a for _, a in partners], dtype=np.int64)]
-            nearest_column = block.argmin(axis=1)
-            partner_distance = block[np.arange(n_areas), nearest_column]
-            partner_nearest = partner_ids[nearest_column]
-        else:
-            partner_distance = np.full(n_areas, np.inf)
-            partner_nearest = np.full(n_areas, -1, dtype=np.int64)
+        partner_distance, partner_nearest = _nearest(
+            distance, [a for _, a in partners], [p for p, _ in partners]
+        )
 
         same_network_count = np.zeros(n_areas, dtype=np.int64)
         for network in person.networks:
@@ -243,3 +230,21 @@ class Candidates:
             same_network_count=same_network_count,
             free_housing=free_housing,
         )
+
+
+def _nearest(
+    distance: FloatArray, columns: list[int], labels: list[int]
+) -> tuple[FloatArray, IntArray]:
+    """For every area: the distance to the closest of ``columns``, and that column's label.
+
+    With no columns, every area is infinitely far and the label is -1.
+    """
+    n_areas = distance.shape[0]
+    if not columns:
+        return np.full(n_areas, np.inf), np.full(n_areas, -1, dtype=np.int64)
+    block = distance[:, np.array(columns, dtype=np.int64)]
+    nearest_column = block.argmin(axis=1)
+    return (
+        block[np.arange(n_areas), nearest_column],
+        np.array(labels, dtype=np.int64)[nearest_column],
+    )
