@@ -6,19 +6,35 @@ errors to the documented exit codes. Nothing here decides anything about placeme
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
 
-import click
+# Signals belong to this program from its first line when it runs as `placement`: a Ctrl-C
+# that lands while a C extension initialises turns into "ImportError: initialization failed",
+# which a library's optional-import fallback may swallow -- the solve would then run on,
+# deaf to the interrupt. Until start-up is over, signals are only recorded (see `run`).
+_PENDING_SIGNALS: list[str] = []
 
-from placement import __version__
-from placement.errors import InputError, PlacementError
+
+def _record_signal(signum: int, frame: object) -> None:
+    _PENDING_SIGNALS.append(signal.Signals(signum).name)
+
+
+if __name__ == "__main__" or sys.argv[0].endswith(("/placement", "\\placement.exe")):
+    signal.signal(signal.SIGINT, _record_signal)
+    signal.signal(signal.SIGTERM, _record_signal)
+
+import json  # noqa: E402  # after the signal set-up above, on purpose
+import os  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING, Any, NoReturn  # noqa: E402
+
+import click  # noqa: E402
+
+from placement import __version__  # noqa: E402
+from placement.errors import InputError, PlacementError  # noqa: E402
 
 if TYPE_CHECKING:
     from placement.solve import StopRequest
@@ -654,5 +670,29 @@ def schema() -> None:
     click.echo(json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False))
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The program's entry point: finish start-up with signals recorded, then run a command.
+
+    The heavy modules (OR-Tools, geopandas, ...) are imported here, while a signal is only
+    recorded; if one came, the program stops before doing anything (nothing is written).
+    Then the default handling returns, and ``solve`` installs its own graceful handlers.
+    """
+    signal.signal(signal.SIGINT, _record_signal)
+    signal.signal(signal.SIGTERM, _record_signal)
+    import placement.check
+    import placement.crypto
+    import placement.explain
+    import placement.solve
+    import placement.summary  # noqa: F401  # imported for their start-up cost, see above
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if _PENDING_SIGNALS:
+        reason = _PENDING_SIGNALS[0]
+        click.echo(f"Interrupted by {reason} during start-up; nothing written.", err=True)
+        sys.exit(_interrupted_exit_code(reason))
     main()
+
+
+if __name__ == "__main__":
+    run()
