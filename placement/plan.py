@@ -243,9 +243,13 @@ def plan_from_result(
                     "distance_km": _round_km(float(candidate.threat_distance_km[area])),
                     "required_km": person.threat_buffer_km,
                 }
-            partner = _nearest_partner(result, index, area)
-            if partner is not None:
-                other, other_area, distance = partner
+            # The keep-apart fact was computed against everyone's final places: its `who` is
+            # the nearest person to keep apart from, its `value` the exact distance.
+            kept_apart = next(f for f in facts[index] if f.rule == "keep_apart")
+            if kept_apart.who is not None and kept_apart.value is not None:
+                other = scenario.defector_index[kept_apart.who]
+                other_area = final_areas[other]
+                distance = kept_apart.value
                 extra["nearest_kept_apart"] = {
                     "defector": scenario.defectors[other].id,
                     "area": geography.ids[other_area],
@@ -340,20 +344,6 @@ def plan_from_result(
         metrics=metrics,
         provenance=provenance,
     )
-
-
-def _nearest_partner(result: SolveResult, index: int, area: int) -> tuple[int, int, float] | None:
-    """The closest person in the plan whom this person must be kept apart from."""
-    best: tuple[int, int, float] | None = None
-    distance = result.scenario.distance_km
-    for other in result.candidates.threats.keep_apart_partners.get(index, ()):
-        other_area = result.area_of(other)
-        if other_area is None:
-            continue
-        km = float(distance[area, other_area])
-        if best is None or km < best[2]:
-            best = (other, other_area, km)
-    return best
 
 
 def _round_km(value: float) -> float | None:
