@@ -14,19 +14,35 @@ The plan's status is ``optimal`` only when every stage is proven optimal;
 Reproducibility: CP-SAT with one worker, or with several workers and ``interleave_search``, is
 deterministic for a given seed. Both are offered; a time limit that cuts a search short can still
 make two runs differ, which the plan's status (``feasible``) then says.
+
+What-if decisions (``pins`` and ``forbids``, see ``placement.whatif``) are hard:
+
+- a pin restricts the person to one area and requires them placed there. A pin on an area that
+  the rules concerning the person alone exclude is infeasible at once, with the blocking rule
+  in words; pins that cannot hold together (two rivals pinned close to each other, more pinned
+  households than an area has room for) are found by one feasibility search with the pins as
+  CP-SAT assumptions, and the reason names a smallest set of them;
+- a forbid adds the area to the person's avoid list;
+- an already placed person pinned elsewhere, or forbidden their current area, is an explicit
+  move: they become someone to place (their old home is freed) and must be placed. A pin to
+  their current area, or a forbid of another area, leaves them where they are.
+
+An infeasible what-if gives ``status == "infeasible"`` and ``infeasible_reason``; nobody new
+is placed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ortools.sat.python import cp_model
 
-from placement.candidates import Candidates
+from placement.candidates import Candidates, Occupancy
 from placement.model import PlacementModel, build_model
 from placement.objectives import THREAT_LEVELS, placed_at_level, secondary_objective
 from placement.scenario import Scenario
@@ -59,6 +75,14 @@ class SolveSettings:
             # measured on generated national instances (100 networks, 300 pending) it cut
             # single-worker solves from 20-60+ s to 2-17 s.
             "linearization_level": 2,
+            # Both measured with bench/benchmark.py-style runs, one worker, same machine and run
+            # (docs/benchmarks.md): no probing in presolve, and every constraint in the LP from
+            # the start rather than added lazily when violated. On the national load over a
+            # 12.5 km grid the solve took 9.8 s instead of 17.7 s, over a 10 km grid 14.5 s
+            # instead of 21.2 s; with nobody placed yet the primary objective was proven in
+            # 26 s instead of 43 s; national instances were unchanged (1.1-4.5 s).
+            "cp_model_probing_level": 0,
+            "add_lp_constraints_lazily": False,
             # Signals belong to the application (see StopRequest); CP-SAT's own SIGINT
             # handler crashes the process when the search runs in a worker thread.
             "catch_sigint_signal": False,
@@ -93,9 +117,19 @@ class SolveResult:
     """Every threat-level stage proven optimal (true when there was nothing to decide)."""
     interrupted: str | None = None
     """Why the solve was stopped early (e.g. "SIGINT"), or None."""
+    infeasible_reason: str | None = None
+    """Why the what-if decisions (pins, forbids) cannot all hold, or None."""
+    moved: dict[int, int] = field(default_factory=dict)
+    """Already placed people moved by a what-if decision: defector index -> former area.
+
+    They are pending in ``scenario`` (their former home freed) and placed by this solve."""
+    original: Scenario | None = None
+    """The scenario as given, when what-if decisions changed ``scenario`` (else None)."""
 
     @property
-    def status(self) -> Literal["optimal", "feasible", "error"]:
+    def status(self) -> Literal["optimal", "feasible", "infeasible", "error"]:
+        if self.infeasible_reason is not None:
+            return "infeasible"
         if any(stage.status in {"INFEASIBLE", "MODEL_INVALID"} for stage in self.stages):
             return "error"  # cannot happen for a sound model: placing nobody is always allowed
         if self.interrupted is not None:
@@ -164,8 +198,11 @@ class StopRequest:
 
 
 @dataclass
-class _Session:
-    """What every stage of one solve needs: the model, settings, clock, and outputs."""
+class SolveSession:
+    """What every stage of one solve needs: the model, settings, clock, and outputs.
+
+    ``placement.alternatives`` runs further stages on the same session.
+    """
 
     built: PlacementModel
     settings: SolveSettings
@@ -185,18 +222,56 @@ def solve_scenario(
     *,
     progress: Progress | None = None,
     stop: StopRequest | None = None,
+    pins: Mapping[int, int] | None = None,
+    forbids: Mapping[int, Collection[int]] | None = None,
 ) -> SolveResult:
     """Decide an area (or none) for every pending defector of the scenario.
 
     With ``stop``, the solve can be interrupted; the result then holds the best plan found so
-    far (``interrupted`` says why, ``stages`` how far it got).
+    far (``interrupted`` says why, ``stages`` how far it got). ``pins`` (defector index -> area
+    index) and ``forbids`` (defector index -> area indices) are hard what-if decisions (see the
+    module's docstring); when they cannot all hold, the result's status is ``infeasible``.
+    """
+    session = start_session(
+        scenario, settings, progress=progress, stop=stop, pins=pins, forbids=forbids
+    )
+    result = session.result
+    if result.infeasible_reason is None and session.built.assign:
+        result.new_areas = dict(sorted(solve_stages(session).items()))
+    if stop is not None and stop.reason is not None:
+        result.interrupted = stop.reason
+    return result
+
+
+def start_session(
+    scenario: Scenario,
+    settings: SolveSettings | None = None,
+    *,
+    progress: Progress | None = None,
+    stop: StopRequest | None = None,
+    pins: Mapping[int, int] | None = None,
+    forbids: Mapping[int, Collection[int]] | None = None,
+) -> SolveSession:
+    """Filter, build the model with the what-if decisions, and check that they can hold.
+
+    The returned session's ``result.infeasible_reason`` is set when they cannot.
     """
     settings = settings or SolveSettings()
     started = time.monotonic()
-    candidates = Candidates(scenario, Threats(scenario))
+    pins = dict(pins or {})
+    forbidden = {k: frozenset(v) for k, v in (forbids or {}).items()}
+    decided, moved, must_place = _apply_decisions(scenario, pins, forbidden)
+    reason: str | None = None
+    if pins:
+        # Judge each pin by the rules concerning the person alone, with their real avoid
+        # list; then restrict them to the pinned area (as an avoid list of every other area).
+        before = Candidates(decided, Threats(decided))
+        reason = _pin_blocked(before, pins)
+        decided = _restrict_to_pins(decided, pins)
+    candidates = Candidates(decided, Threats(decided))
     built = build_model(candidates)
     result = SolveResult(
-        scenario=scenario,
+        scenario=decided,
         candidates=candidates,
         settings=settings,
         new_areas={},
@@ -205,27 +280,224 @@ def solve_scenario(
             "variables": len(built.assign),
             **{f"constraints_{k}": v for k, v in sorted(built.constraint_counts.items())},
         },
+        moved=moved,
+        original=scenario if (pins or forbidden) else None,
     )
-    session = _Session(built, settings, result, started, progress, stop)
-    if built.assign:
-        result.new_areas = dict(sorted(_solve_stages(session).items()))
-    if stop is not None and stop.reason is not None:
-        result.interrupted = stop.reason
-    return result
+    session = SolveSession(built, settings, result, started, progress, stop)
+    if reason is None:
+        reason = _cannot_place(result, must_place, pins, forbidden)
+    if reason is None and must_place:
+        reason = _joint_infeasibility(session, must_place, pins, forbidden)
+    result.infeasible_reason = reason
+    return session
 
 
-def _solve_stages(session: _Session) -> dict[int, int]:
-    solution: dict[int, int] = {}
-    proven = True
-    for level in _levels_to_decide(session.built.candidates):
-        found = None if session.stopped else _stage_level(session, level, hint=solution)
-        if found is None:
-            proven = False  # stopped, or out of time before any plan at this level
+def _apply_decisions(
+    scenario: Scenario, pins: Mapping[int, int], forbids: Mapping[int, frozenset[int]]
+) -> tuple[Scenario, dict[int, int], list[int]]:
+    """The scenario with forbids added to avoid lists and moved people made pending.
+
+    Returns it, the moved people (index -> former area) and who must be placed (pins and
+    moves), in index order.
+    """
+    people = list(scenario.defectors)
+    moved: dict[int, int] = {}
+    must_place: set[int] = set()
+    for index, areas in forbids.items():
+        person = people[index]
+        people[index] = dataclasses.replace(person, avoid=person.avoid | areas)
+        if person.placed_in is not None and person.placed_in in areas:
+            moved[index] = person.placed_in
+            must_place.add(index)
+    for index, area in pins.items():
+        person = people[index]
+        if person.placed_in is not None and person.placed_in == area:
+            continue  # pinned where they live: they stay
+        if person.placed_in is not None:
+            moved[index] = person.placed_in
+        must_place.add(index)
+    for index in moved:
+        people[index] = dataclasses.replace(people[index], placed_in=None)
+    if not pins and not forbids:
+        return scenario, moved, []
+    return dataclasses.replace(scenario, defectors=tuple(people)), moved, sorted(must_place)
+
+
+def _restrict_to_pins(scenario: Scenario, pins: Mapping[int, int]) -> Scenario:
+    every = frozenset(range(len(scenario.geography)))
+    people = list(scenario.defectors)
+    for index, area in pins.items():
+        person = people[index]
+        if person.placed_in is None:
+            people[index] = dataclasses.replace(person, avoid=every - {area})
+    return dataclasses.replace(scenario, defectors=tuple(people))
+
+
+def _pin_text(scenario: Scenario, index: int, area: int) -> str:
+    return f"--pin {scenario.defectors[index].id}={scenario.geography.label(area)}"
+
+
+def _pin_blocked(candidates: Candidates, pins: Mapping[int, int]) -> str | None:
+    """The first pin that a rule concerning the person alone rules out, in words."""
+    from placement.explain import recommend
+
+    scenario = candidates.scenario
+    for index, area in sorted(pins.items()):
+        person = scenario.defectors[index]
+        if person.placed_in is not None:
+            continue  # pinned where they live
+        if area in candidates.people[index].areas:
+            continue
+        ranking = recommend(scenario, person.id, candidates=candidates).ranking
+        verdict = next(v for v in ranking if v.area == scenario.geography.ids[area])
+        blocking = verdict.blocking
+        why = f"{blocking.rule}: {blocking.text}" if blocking else "a rule rules it out"
+        return f"{_pin_text(scenario, index, area)} cannot hold: {why}"
+    return None
+
+
+def _cannot_place(
+    result: SolveResult,
+    must_place: list[int],
+    pins: Mapping[int, int],
+    forbids: Mapping[int, frozenset[int]],
+) -> str | None:
+    """A moved person (or pinned person) with no allowed area at all, in words."""
+    from placement.reasons import unplaced_reasons
+
+    scenario = result.scenario
+    for index in must_place:
+        if result.candidates.people[index].areas:
+            continue
+        person = scenario.defectors[index]
+        if index in pins:
+            cause = _pin_text(scenario, index, pins[index])
+        else:
+            former = result.moved[index]
+            cause = f"--forbid {person.id}={scenario.geography.label(former)}"
+        reason = unplaced_reasons(result, index)[0]
+        return f"{cause} cannot hold: no area keeps every rule for {person.id}: {reason}"
+    return None
+
+
+def _decision_text(
+    scenario: Scenario,
+    index: int,
+    pins: Mapping[int, int],
+    forbids: Mapping[int, frozenset[int]],
+) -> str:
+    if index in pins:
+        return _pin_text(scenario, index, pins[index])
+    labels = ", ".join(sorted(scenario.geography.label(a) for a in forbids.get(index, ())))
+    return f"--forbid {scenario.defectors[index].id}={labels} (a move)"
+
+
+def _joint_infeasibility(
+    session: SolveSession,
+    must_place: list[int],
+    pins: Mapping[int, int],
+    forbids: Mapping[int, frozenset[int]],
+) -> str | None:
+    """Check that the people who must be placed can all be; else name a smallest conflict.
+
+    One CP-SAT search with a literal per decision as assumptions; on infeasibility, the
+    solver's core is shrunk by deleting one decision at a time. When they can hold, the
+    decisions become hard constraints of the model.
+    """
+    built = session.built
+    model = built.model
+    literals: dict[int, cp_model.IntVar] = {}
+    for index in must_place:
+        literal = model.new_bool_var(f"decision_{index}")
+        model.add(built.placed[index] == 1).only_enforce_if(literal)
+        literals[index] = literal
+
+    def feasible(chosen: list[int]) -> bool | None:
+        model.clear_assumptions()
+        model.add_assumptions([literals[i] for i in chosen])
+        _, stage = _run(session, "what-if decisions hold together")
+        session.result.stages.append(stage)
+        if stage.status == "INFEASIBLE":
+            return False
+        return True if stage.objective is not None or stage.status == "OPTIMAL" else None
+
+    model.clear_objective()  # type: ignore[no-untyped-call]  # ortools lacks the hint
+    answer = feasible(must_place)
+    if answer is not False:
+        model.clear_assumptions()
+        for literal in literals.values():
+            model.add(literal == 1)
+        session.result.stages.clear()  # a check, not a stage of the plan
+        return None
+    conflict = list(must_place)
+    for index in list(conflict):
+        if len(conflict) == 1:
             break
-        solution, optimal = found
-        proven = proven and optimal
-    session.result.primary_optimal = proven
-    if proven and not session.stopped:
+        trial = [i for i in conflict if i != index]
+        if feasible(trial) is False:
+            conflict = trial
+    session.result.stages.clear()
+    scenario = session.result.scenario
+    decisions = ", ".join(_decision_text(scenario, i, pins, forbids) for i in conflict)
+    if len(conflict) == 1:
+        return (
+            f"{decisions} cannot hold together with the people already placed and the "
+            "other decisions' rules (housing, same network, keep apart)"
+        )
+    return (
+        f"these what-if decisions cannot all hold together: {decisions} "
+        f"({_conflict_words(scenario, conflict, pins)})"
+    )
+
+
+def _conflict_words(scenario: Scenario, conflict: list[int], pins: Mapping[int, int]) -> str:
+    """What makes pinned people clash, when it is a pair rule between two pins."""
+    policy = scenario.policy
+    distance = scenario.distance_km
+    threats = Threats(scenario)
+    pinned = [i for i in conflict if i in pins]
+    reasons = []
+    for pair in threats.keep_apart_pairs:
+        if pair.first in pinned and pair.second in pinned:
+            a, b = pins[pair.first], pins[pair.second]
+            d = float(distance[a, b])
+            if d < policy.keep_apart_km:
+                reasons.append(
+                    f"keep_apart: {scenario.defectors[pair.first].id} in "
+                    f"{scenario.geography.label(a)} and {scenario.defectors[pair.second].id} in "
+                    f"{scenario.geography.label(b)} would be {d:.1f} km apart, needs "
+                    f"{policy.keep_apart_km:g} km"
+                )
+    occupancy = Occupancy.already_placed(scenario)
+    by_area: dict[int, list[int]] = {}
+    for index in pinned:
+        by_area.setdefault(pins[index], []).append(index)
+    for area, group in sorted(by_area.items()):
+        if len(group) < 2:
+            continue
+        who = " and ".join(scenario.defectors[i].id for i in group)
+        where = scenario.geography.label(area)
+        units = sum(scenario.defectors[i].household for i in group)
+        free = scenario.offers[area].housing_units - int(occupancy.load[area])
+        if units > free:
+            reasons.append(f"capacity: {who} need {units} housing units in {where}, {free} free")
+        limit = policy.max_same_network_per_area
+        for network in sorted({n for i in group for n in scenario.defectors[i].networks}):
+            members = sum(1 for i in group if network in scenario.defectors[i].networks)
+            already = occupancy.by_network.get(network)
+            there = int(already[area]) if already is not None else 0
+            if members + there > limit:
+                reasons.append(
+                    f"same_network: {who} would make {members + there} defectors of {network} "
+                    f"in {where}, at most {limit}"
+                )
+    return "; ".join(reasons) if reasons else "housing, same-network or keep-apart rules"
+
+
+def solve_stages(session: SolveSession) -> dict[int, int]:
+    """The primary stages, then (when they were proven) the secondary one."""
+    solution = solve_primary(session)
+    if session.result.primary_optimal and not session.stopped:
         better = _stage(
             session,
             name="margins, waits, wishes, spread",
@@ -237,13 +509,31 @@ def _solve_stages(session: _Session) -> dict[int, int]:
     return solution
 
 
+def solve_primary(session: SolveSession) -> dict[int, int]:
+    """Solve the threat levels, most threatened first, holding each proven count fixed.
+
+    Sets ``session.result.primary_optimal``; returns the plan of the last level's stage.
+    """
+    solution: dict[int, int] = {}
+    proven = True
+    for level in _levels_to_decide(session.built.candidates):
+        found = None if session.stopped else _stage_level(session, level, hint=solution)
+        if found is None:
+            proven = False  # stopped, or out of time before any plan at this level
+            break
+        solution, optimal = found
+        proven = proven and optimal
+    session.result.primary_optimal = proven
+    return solution
+
+
 def _levels_to_decide(candidates: Candidates) -> list[int]:
     """Threat levels, most threatened first, at which someone has a candidate area."""
     present = {p.defector.threat_level for p in candidates.people.values() if p.areas}
     return [level for level in THREAT_LEVELS if level in present]
 
 
-def _run(session: _Session, name: str) -> tuple[cp_model.CpSolver, StageResult]:
+def _run(session: SolveSession, name: str) -> tuple[cp_model.CpSolver, StageResult]:
     """One CP-SAT search, in a worker thread so that signal handlers can stop it.
 
     CPython runs signal handlers only in the main thread and only between bytecodes; a
@@ -304,7 +594,7 @@ def _read_solution(built: PlacementModel, solver: cp_model.CpSolver) -> dict[int
 
 
 def _stage_level(
-    session: _Session, level: int, *, hint: dict[int, int]
+    session: SolveSession, level: int, *, hint: dict[int, int]
 ) -> tuple[dict[int, int], bool] | None:
     """Place as many people of one threat level as possible, then hold that count.
 
@@ -323,8 +613,23 @@ def _stage_level(
     return solution, optimal
 
 
+def run_stage(
+    session: SolveSession,
+    *,
+    name: str,
+    objective: cp_model.LinearExprT,
+    hint: dict[int, int],
+) -> tuple[dict[int, int], bool] | None:
+    """Maximise one objective on the session's model (for ``placement.alternatives``).
+
+    Returns the plan and whether it was proven optimal, or None when no plan was found; the
+    stage is appended to ``session.result.stages``.
+    """
+    return _stage(session, name=name, objective=objective, hint=hint)
+
+
 def _stage(
-    session: _Session,
+    session: SolveSession,
     *,
     name: str,
     objective: cp_model.LinearExprT,
