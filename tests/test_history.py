@@ -1,0 +1,211 @@
+"""History files: loading, and every problem reported with its place, in the file's order."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from placement import crypto
+from placement.crypto import PASSPHRASE_ENV, ScryptCost
+from placement.errors import InputError
+from placement.history import World, load_history
+
+ROOT = Path(__file__).resolve().parent.parent
+HISTORIES = sorted((ROOT / "scenarios" / "history").glob("*.yaml"))
+
+START = textwrap.dedent(
+    """\
+    format: placement-scenario/1
+    capacity:
+      areas:
+        Umeå: {housing_units: 2, services: [exit_program]}
+    networks:
+      - {id: N01, territory: [Göteborg], rivals: [N02]}
+      - {id: N02, territory: [Malmö]}
+    defectors:
+      - {id: D01, networks: [N01], origin: Göteborg, placed_in: Umeå}
+    """
+)
+
+
+def write(
+    tmp_path: Path, events: str, *, name: str = "h.yaml", scenario: str = "start.yaml"
+) -> Path:
+    (tmp_path / "start.yaml").write_text(START, encoding="utf-8")
+    path = tmp_path / name
+    path.write_text(
+        f"format: placement-history/1\nname: test\nscenario: {scenario}\nevents:\n"
+        + textwrap.indent(textwrap.dedent(events), "  "),
+        encoding="utf-8",
+    )
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(InputError) as caught:
+        load_history(path)
+    return [str(p) for p in caught.value.problems]
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+def test_bundled_histories_load(path: Path) -> None:
+    history = load_history(path)
+    assert history.events and history.dates == tuple(sorted(history.dates))
+
+
+def test_a_valid_history_resolves_areas_to_ids(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        - date: 2023-01-10
+          arrive: {id: D02, networks: [N02], origin: malmö}
+          actual: Luleå
+        - date: 2023-02-01
+          territory: {network: N02, add: [Lund], remove: [Malmö]}
+        """,
+    )
+    history = load_history(path)
+    assert [e.kind for e in history.events] == ["arrive", "territory"]
+    assert history.events[0].actual == {"D02": "2580"}
+    assert history.events[0].data["origin"] == "1280"
+    assert history.events[1].data == {"network": "N02", "add": ["1281"], "remove": ["1280"]}
+    assert history.scenario_sha256 is not None
+
+
+def test_every_problem_is_listed_with_its_place_in_file_order(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        - date: 2023-03-01
+          rivalry: [N01, N03]
+        - date: 2023-02-01
+          leave: D09
+        - date: 2023-03-02
+          arrive: {id: D01, networks: [N01], origin: Göteborg}
+        - date: 2023-03-03
+          territory: {network: N44, add: [Stokholm]}
+        - date: 2023-03-04
+          network: {id: N03, territory: [Stokholm], rivals: [N01]}
+        - date: 2023-03-05
+          territory: {network: N03, remove: [Malmö]}
+        - date: 2023-03-06
+          leave: D01
+        - date: 2023-03-07
+          threat: {defector: D01, threat_level: 5}
+        - date: 2023-03-08
+          policy: {keep_apart_kms: 60}
+        - date: 2023-03-09
+          arive: {id: D05}
+        - date: 2023-03-10
+          truce: [N01, N03]
+          rivalry: [N01, N02]
+        """,
+    )
+    assert problems(path) == [
+        "events[0].rivalry[1]: unknown network 'N03' at this date (did you mean N02 or N01?)",
+        "events[1].date: out of date order: 2023-02-01 comes after 2023-03-01 (events[0]); "
+        "events must be in date order",
+        "events[1].leave: 'D09' is not in the program at this date (did you mean D01?)",
+        "events[2].arrive.id: defector 'D01' already exists (from the starting scenario)",
+        "events[3].territory.network: unknown network 'N44' at this date",
+        "events[4].network.territory[0]: unknown area 'Stokholm' (did you mean Stockholm or "
+        "Boxholm or Tidaholm?)",
+        "events[5].territory.remove[0]: Malmö is not in N03's territory at this date",
+        "events[7].threat.defector: 'D01' left the program at events[6]",
+        "events[8].policy.keep_apart_kms: unknown key 'keep_apart_kms' (did you mean "
+        "keep_apart_km?)",
+        "events[9].arive: unknown key 'arive' (did you mean arrive or leave?)",
+        "events[10]: an event has exactly one of arrive, leave, threat, rivalry, truce, "
+        "territory, network, capacity, policy besides date and actual; found rivalry and truce",
+    ]
+
+
+def test_problems_in_the_scenario_file_are_named_with_it(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text(START.replace("Göteborg]", "Goteborg]"), encoding="utf-8")
+    path = write(tmp_path, "- {date: 2023-01-10, leave: D01}\n", scenario="bad.yaml")
+    (found,) = problems(path)
+    assert found.startswith("scenario: bad.yaml: networks[0].territory[0]: unknown area")
+
+
+def test_top_level_problems(tmp_path: Path) -> None:
+    path = tmp_path / "h.yaml"
+    path.write_text("format: placement-history/2\nevnts: []\nevents: 3\n", encoding="utf-8")
+    assert problems(path) == [
+        "format: expected 'placement-history/1', got 'placement-history/2'",
+        "scenario: required key is missing",
+        "events: must be a list of events (got 3)",
+        "evnts: unknown key 'evnts' (did you mean events?)",
+    ]
+
+
+def test_actual_must_name_known_people_and_areas(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        - date: 2023-01-10
+          arrive: {id: D02, networks: [N02], origin: Malmö}
+          actual: [Luleå]
+        - date: 2023-01-11
+          truce: [N01, N02]
+          actual: {D01: Kirna, D07: Luleå}
+        """,
+    )
+    found = problems(path)
+    assert found[0].startswith("events[0].actual: for an arrival, actual is the area")
+    assert found[1:] == [
+        "events[1].actual.D01: unknown area 'Kirna' (did you mean Kiruna or Kinda?)",
+        "events[1].actual.D07: 'D07' is not in the program after this event",
+    ]
+
+
+def test_personal_numbers_are_refused_with_their_place(tmp_path: Path) -> None:
+    path = write(tmp_path, "- {date: 2023-01-10, leave: '811218-9876'}\n")
+    assert problems(path) == [
+        "events[0].leave: looks like a Swedish personal identity number; scenarios must use "
+        "pseudonyms (use --allow-personal-numbers only if this is a false positive)"
+    ]
+    with pytest.raises(InputError) as caught:
+        load_history(path, allow_personal_numbers=True)
+    assert "is not in the program" in str(caught.value)
+
+
+def test_inline_scenario_and_its_problems(tmp_path: Path) -> None:
+    path = tmp_path / "h.yaml"
+    inline = textwrap.indent(START.replace("origin: Göteborg", "origin: Götborg"), "  ")
+    path.write_text(f"format: placement-history/1\nscenario:\n{inline}events: []\n", "utf-8")
+    (found,) = problems(path)
+    assert found.startswith("scenario.defectors[0].origin: unknown area 'Götborg'")
+
+
+def test_encrypted_history_is_read_transparently(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(crypto, "scrypt_cost", ScryptCost(n=2**10, r=8, p=1))
+    monkeypatch.setenv(PASSPHRASE_ENV, "secret words")
+    plain = write(tmp_path, "- {date: 2023-01-10, leave: D01}\n")
+    sealed = tmp_path / "sealed.yaml"
+    sealed.write_bytes(crypto.encrypt(plain.read_bytes(), "secret words"))
+    history = load_history(sealed)
+    assert history.encrypted and [e.kind for e in history.events] == ["leave"]
+    assert not load_history(plain).encrypted
+
+
+def test_world_feuds_end_alliances_and_leaving_clears_keep_apart() -> None:
+    world = World(
+        {
+            "networks": [{"id": "A", "allies": ["B"]}, {"id": "B", "rivals": []}],
+            "defectors": [{"id": "X", "keep_apart_from": ["Y"]}, {"id": "Y"}],
+        }
+    )
+    from datetime import date
+
+    from placement.history import Event
+
+    world.apply(Event(0, date(2023, 1, 1), "rivalry", ["B", "A"]))
+    assert world.rivals("A", "B") and not world.allies("A", "B")
+    world.apply(Event(1, date(2023, 1, 2), "truce", ["A", "B"]))
+    assert not world.rivals("A", "B")
+    world.apply(Event(2, date(2023, 1, 3), "leave", "Y"))
+    assert world.defectors == [{"id": "X", "keep_apart_from": []}]
