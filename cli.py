@@ -48,7 +48,8 @@ EXIT_SIGTERM = 143  # 128 + SIGTERM
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  success (check: every hard rule holds)
-  1  check found rule violations or plan problems
+  1  check found rule violations or plan problems (compare: some plan
+     breaks a rule; solve/alternatives: what-if pins or forbids cannot hold)
   2  invalid input or usage (nothing is written)
   130/143  solve interrupted by SIGINT (Ctrl-C) / SIGTERM: the best plan
      found so far is written, marked feasible, or nothing when none was found
@@ -107,6 +108,53 @@ ALLOW_PERSONAL_NUMBERS_OPTION = click.option(
     help="Accept values that look like Swedish personal identity numbers (personnummer, "
     "samordningsnummer). Only for a false positive: scenarios must use pseudonyms.",
 )
+
+
+def _what_if_options(command: Any) -> Any:
+    """--set, --pin and --forbid (repeatable): what-if changes, recorded in the plan."""
+    for option in reversed(
+        [
+            click.option(
+                "--set",
+                "sets",
+                multiple=True,
+                metavar="PATH=VALUE",
+                help="What-if: override a scenario value before solving, e.g. "
+                "policy.keep_apart_km=80 or capacity.Umeå.housing_units=6 (repeatable).",
+            ),
+            click.option(
+                "--pin",
+                "pins",
+                multiple=True,
+                metavar="ID=AREA",
+                help="What-if: place this person in this area, or report why not (repeatable). "
+                "An already placed person pinned elsewhere is moved.",
+            ),
+            click.option(
+                "--forbid",
+                "forbids",
+                multiple=True,
+                metavar="ID=AREA",
+                help="What-if: never place this person in this area (repeatable). An already "
+                "placed person forbidden their current area is moved.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _load_what_if(scenario: str, what_if: Any, *, allow_personal_numbers: bool) -> Any:
+    """The scenario with the what-if --set overrides applied, and the pins/forbids resolved."""
+    from placement.whatif import load_scenario_what_if, resolve_decisions
+
+    try:
+        loaded = load_scenario_what_if(
+            scenario, what_if.sets, allow_personal_numbers=allow_personal_numbers
+        )
+        return loaded, resolve_decisions(loaded, what_if)
+    except InputError as error:
+        _fail(error)
 
 
 @click.group(
@@ -206,6 +254,7 @@ def _interactive() -> bool:
     "Default: encrypted when SCENARIO is encrypted, plain otherwise; --no-encrypt writes "
     "plain text even then.",
 )
+@_what_if_options
 @ALLOW_PERSONAL_NUMBERS_OPTION
 def solve(
     scenario: str,
@@ -216,27 +265,43 @@ def solve(
     fast_parallel: bool,
     quiet: bool,
     encrypt: bool | None,
+    sets: tuple[str, ...],
+    pins: tuple[str, ...],
+    forbids: tuple[str, ...],
     allow_personal_numbers: bool,
 ) -> None:
     """Solve SCENARIO and write the best plan found to -o PLAN.json.
 
     Prints a summary: placed and unplaced by threat level, the tightest safety margins and
     the load per area. Solves longer than a couple of seconds report progress on stderr.
+    What-if changes (--set, --pin, --forbid) are recorded in the plan; when pins or forbids
+    cannot all hold, the plan is written with status infeasible and the reason (exit 1).
     """
-    from placement.plan import plan_from_result, write_plan
+    from placement.plan import write_plan
     from placement.solve import SolveSettings, solve_scenario
     from placement.summary import render_solve_summary
+    from placement.whatif import WhatIf, plan_of
 
     out = _output_path(output)
+    what_if = WhatIf(sets=sets, pins=pins, forbids=forbids)
     with _stop_on_signals() as stop:
         try:
-            loaded = _load_scenario(scenario, allow_personal_numbers=allow_personal_numbers)
+            loaded, decisions = _load_what_if(
+                scenario, what_if, allow_personal_numbers=allow_personal_numbers
+            )
             passphrase = _plan_passphrase(scenario, encrypt)
             settings = SolveSettings(
                 time_limit_s=time_limit, seed=seed, workers=workers, reproducible=not fast_parallel
             )
             progress = None if quiet else (lambda line: click.echo(line, err=True))
-            result = solve_scenario(loaded, settings, progress=progress, stop=stop)
+            result = solve_scenario(
+                loaded,
+                settings,
+                progress=progress,
+                stop=stop,
+                pins=decisions.pins,
+                forbids=decisions.forbids,
+            )
             if not result.found_a_plan:
                 click.echo(
                     f"Interrupted by {result.interrupted} before any plan was found; "
@@ -244,7 +309,7 @@ def solve(
                     err=True,
                 )
                 sys.exit(_interrupted_exit_code(result.interrupted))
-            plan = plan_from_result(result)
+            plan = plan_of(result, what_if)
             try:
                 write_plan(plan, out, passphrase=passphrase)
             except OSError as error:
@@ -257,7 +322,13 @@ def solve(
             # that abort the process ("terminate called ...") when destroyed at exit. Nothing
             # is being written here: an interrupted atomic write has removed its temporary.
             os._exit(EXIT_SIGINT)
+    if result.infeasible_reason is not None:
+        click.echo(f"Infeasible: {result.infeasible_reason}", err=True)
+        click.echo(f"Plan written to {out} (status infeasible)", err=True)
+        sys.exit(EXIT_VIOLATIONS)
     if not quiet:
+        if what_if:
+            click.echo(f"What-if: {what_if.describe()}")
         click.echo(render_solve_summary(plan, loaded))
         click.echo(f"Plan written to {out}" + (" (encrypted)" if passphrase else ""))
     if result.interrupted is not None:
@@ -267,6 +338,147 @@ def solve(
             err=True,
         )
         sys.exit(_interrupted_exit_code(result.interrupted))
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option(
+    "-k",
+    "k",
+    type=click.IntRange(min=1, max=50),
+    default=3,
+    show_default=True,
+    help="At most this many plans.",
+)
+@click.option(
+    "--min-diff",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Every two plans differ in the outcome (area, or placed or not) of at least this "
+    "many people. Default: 10% of the pending people who have an allowed area, at least 1.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Directory for plan-1.json ... plan-K.json (created if missing; files written "
+    "atomically).",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0.1),
+    default=120.0,
+    show_default=True,
+    help="Wall-clock seconds per plan (the primary stages count against the first).",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1, max=64), default=1, show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="Print no summary and no progress.")
+@_what_if_options
+@ALLOW_PERSONAL_NUMBERS_OPTION
+def alternatives(
+    scenario: str,
+    k: int,
+    min_diff: int | None,
+    output: str,
+    time_limit: float,
+    seed: int,
+    workers: int,
+    quiet: bool,
+    sets: tuple[str, ...],
+    pins: tuple[str, ...],
+    forbids: tuple[str, ...],
+    allow_personal_numbers: bool,
+) -> None:
+    """Write up to K genuinely different plans for SCENARIO to the directory -o DIR.
+
+    Every plan places as many people at each threat level as the best plan (the primary
+    objective); plan 1 is the best by the secondary objective, and each next plan is the best
+    that differs from every earlier one in at least --min-diff people (a constraint, not a
+    random restart). Each plan records its rank, the min-diff and its secondary-objective
+    cost against plan 1. Fewer than K plans when no further one exists (said why).
+    """
+    from placement.alternatives import find_alternatives, provenance_of, render_alternatives
+    from placement.plan import write_plan
+    from placement.solve import SolveSettings
+    from placement.whatif import WhatIf, plan_of
+
+    directory = Path(output)
+    if not directory.parent.is_dir():
+        _fail(
+            InputError(
+                output, [_problem("--output", f"directory '{directory.parent}' does not exist")]
+            )
+        )
+    what_if = WhatIf(sets=sets, pins=pins, forbids=forbids)
+    written: list[str] = []
+    with _stop_on_signals() as stop:
+        try:
+            loaded, decisions = _load_what_if(
+                scenario, what_if, allow_personal_numbers=allow_personal_numbers
+            )
+            passphrase = _plan_passphrase(scenario, None)
+            settings = SolveSettings(time_limit_s=time_limit, seed=seed, workers=workers)
+            progress = None if quiet else (lambda line: click.echo(line, err=True))
+            outcome = find_alternatives(
+                loaded,
+                k,
+                settings,
+                min_diff=min_diff,
+                pins=decisions.pins,
+                forbids=decisions.forbids,
+                progress=progress,
+                stop=stop,
+            )
+            try:
+                directory.mkdir(exist_ok=True)
+                if outcome.infeasible is not None:
+                    write_plan(
+                        plan_of(outcome.infeasible, what_if),
+                        directory / "plan-1.json",
+                        passphrase=passphrase,
+                    )
+                for alternative in outcome.plans:
+                    name = f"plan-{alternative.rank}.json"
+                    plan = plan_of(
+                        alternative.result,
+                        what_if,
+                        extra_provenance={"alternative": provenance_of(alternative, outcome)},
+                    )
+                    write_plan(plan, directory / name, passphrase=passphrase)
+                    written.append(name)
+            except OSError as error:
+                _cannot_write(output, error)
+        except KeyboardInterrupt:
+            click.echo("Interrupted again; stopped at once.", err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_SIGINT)  # see `solve`: OR-Tools threads may still be alive
+    if outcome.infeasible is not None:
+        click.echo(f"Infeasible: {outcome.stopped_because}", err=True)
+        click.echo(f"Plan written to {directory / 'plan-1.json'} (status infeasible)", err=True)
+        sys.exit(EXIT_VIOLATIONS)
+    if not quiet:
+        if what_if:
+            click.echo(f"What-if: {what_if.describe()}")
+        click.echo(render_alternatives(outcome, written))
+        sealed = " (encrypted)" if passphrase else ""
+        click.echo(f"Plans written to {directory}{sealed}")
+    stale = sorted(
+        p.name
+        for p in directory.glob("plan-*.json")
+        if p.name not in written and p.name[5:-5].isdigit()
+    )
+    if stale:
+        click.echo(
+            f"Note: {directory} also holds {', '.join(stale)} from an earlier run (not from "
+            "this one).",
+            err=True,
+        )
+    if stop.reason is not None:
+        sys.exit(_interrupted_exit_code(stop.reason))
 
 
 @contextmanager
@@ -336,23 +548,62 @@ def _problem(place: str, message: str) -> Any:
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.argument("plan", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--what-if-rules",
+    is_flag=True,
+    help="For a plan made with --set overrides: check it under those overrides (as recorded "
+    "in the plan) instead of the scenario as written.",
+)
 @ALLOW_PERSONAL_NUMBERS_OPTION
-def check(scenario: str, plan: str, as_json: bool, allow_personal_numbers: bool) -> None:
+def check(
+    scenario: str, plan: str, as_json: bool, what_if_rules: bool, allow_personal_numbers: bool
+) -> None:
     """Verify PLAN against every hard rule of SCENARIO, independently of the solver.
 
     Exit 0 when every rule holds, 1 with each violation in plain words. Problems among
     already placed people that the plan did not cause are listed as pre-existing and do not
-    fail the check.
+    fail the check. A plan made with what-if --set overrides is checked against the scenario
+    as written unless --what-if-rules; either way a note says which.
     """
     from placement.check import check_plan, render_report
     from placement.plan import load_plan, verify_digest
+    from placement.whatif import WhatIf, decisions_honoured, load_scenario_what_if
 
     loaded = _load_scenario(scenario, allow_personal_numbers=allow_personal_numbers)
     try:
         loaded_plan = load_plan(plan, allow_personal_numbers=allow_personal_numbers)
     except InputError as error:
         _fail(error)
+    what_if = WhatIf.of_plan(loaded_plan)
+    notes: list[str] = []
+    if what_if.sets:
+        changes = " ".join(f"--set {s}" for s in what_if.sets)
+        if what_if_rules:
+            try:
+                loaded = load_scenario_what_if(
+                    scenario, what_if.sets, allow_personal_numbers=allow_personal_numbers
+                )
+            except InputError as error:
+                _fail(error)
+            notes.append(
+                f"checked under the plan's what-if changes ({changes}), NOT the scenario as written"
+            )
+        else:
+            notes.append(
+                f"the plan was made with what-if changes ({changes}); checked against the "
+                "scenario as written (--what-if-rules checks it under those changes)"
+            )
+    if what_if.pins or what_if.forbids:
+        decided = " ".join(
+            [*(f"--pin {p}" for p in what_if.pins), *(f"--forbid {f}" for f in what_if.forbids)]
+        )
+        notes.append(
+            f"the plan records what-if decisions ({decided}): moves of already placed people "
+            "that they ask for are the user's request"
+        )
+        notes += decisions_honoured(loaded, loaded_plan, what_if)
     report = check_plan(loaded, loaded_plan)
+    report.warnings[:0] = notes
     digest_warning = verify_digest(loaded_plan)
     if digest_warning is not None:
         report.warnings.insert(0, digest_warning)
@@ -361,6 +612,77 @@ def check(scenario: str, plan: str, as_json: bool, allow_personal_numbers: bool)
     else:
         click.echo(render_report(report, loaded))
     sys.exit(EXIT_OK if report.ok else EXIT_VIOLATIONS)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("plans", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "html", "json"]),
+    default="text",
+    show_default=True,
+    help="Plain text, markdown, a self-contained HTML page, or versioned JSON.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False),
+    help="Write the comparison to this file (atomically) instead of printing it; encrypted "
+    "when SCENARIO or a PLAN is encrypted.",
+)
+@ALLOW_PERSONAL_NUMBERS_OPTION
+def compare(
+    scenario: str,
+    plans: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    allow_personal_numbers: bool,
+) -> None:
+    """Compare PLANS (two or more) of SCENARIO side by side.
+
+    Placed and unplaced per threat level, safety margins, the tightest keep-apart distance,
+    load per county, service waits, preferences met, moves, the secondary objective, and
+    every person placed differently with the margin gained or lost. Every figure is computed
+    from the plans' assignments and the scenario (hand-edited plans work too), with each
+    plan's rule violations from the checker. Exit 1 when some plan breaks a rule.
+    """
+    from placement import crypto
+    from placement.compare import compare_plans, render_comparison
+    from placement.plan import load_plan, write_bytes_atomic
+
+    out = _output_path(output) if output is not None else None
+    loaded = _load_scenario(scenario, allow_personal_numbers=allow_personal_numbers)
+    loaded_plans = []
+    for path in plans:
+        try:
+            loaded_plans.append(load_plan(path, allow_personal_numbers=allow_personal_numbers))
+        except InputError as error:
+            _fail(error)
+    names = [Path(p).name for p in plans]
+    labels = names if len(set(names)) == len(names) else list(plans)
+    if len(set(labels)) != len(labels):
+        labels = [f"{k + 1}: {name}" for k, name in enumerate(names)]
+    comparison = compare_plans(loaded, loaded_plans, labels=labels)
+    text = render_comparison(comparison, fmt)  # type: ignore[arg-type]  # click.Choice guarantees it
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        data = text.encode("utf-8")
+        sealed = any(crypto.is_encrypted_file(p) for p in [scenario, *plans])
+        if sealed:  # the comparison holds the plans' case data: keep it sealed like them
+            try:
+                data = crypto.encrypt(data, crypto.passphrase_for_encryption(source="--output"))
+            except crypto.EncryptionError as error:
+                _fail(error)
+        try:
+            write_bytes_atomic(out, data)
+        except OSError as error:
+            _cannot_write(str(out), error)
+        click.echo(f"Comparison written to {out}" + (" (encrypted)" if sealed else ""))
+    sys.exit(EXIT_OK if all(p.check_ok for p in comparison.plans) else EXIT_VIOLATIONS)
 
 
 FORMAT_OPTION = click.option(
@@ -662,12 +984,224 @@ def generate(
     )
 
 
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.argument("plan2", required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the report (one self-contained HTML file), atomically.",
+)
+@click.option(
+    "--png",
+    "png",
+    type=click.Path(dir_okay=False),
+    help="Also write the map(s) as a static PNG image, for documents.",
+)
+@click.option("--title", help="The report's title (default: one naming the scenario).")
+@click.option(
+    "--encrypt/--no-encrypt",
+    "encrypt",
+    default=None,
+    help="Write the report (and PNG) encrypted. Default: encrypted when SCENARIO or a PLAN "
+    "is encrypted; decrypt with `placement decrypt` to open it in a browser.",
+)
+@ALLOW_PERSONAL_NUMBERS_OPTION
+def report(
+    scenario: str,
+    plan: str,
+    plan2: str | None,
+    output: str,
+    png: str | None,
+    title: str | None,
+    encrypt: bool | None,
+    allow_personal_numbers: bool,
+) -> None:
+    """Write an HTML report of PLAN (and PLAN2, to compare) for SCENARIO to -o FILE.
+
+    One offline file (nothing is fetched; it opens in any browser and prints): a summary,
+    a map per plan with the municipalities by load, network territories and their threat
+    buffers, people and keep-apart links, the load per area, the comparison tables, every
+    person's explanation and the checker's findings. It holds case data: it is written
+    readable by its owner only, and encrypted like a plan.
+    """
+    from placement import crypto
+    from placement.plan import load_plan, write_bytes_atomic
+    from placement.report import build_report, report_png
+
+    out = _output_path(output)
+    png_out = _output_path(png) if png is not None else None
+    plan_paths = [plan] if plan2 is None else [plan, plan2]
+    loaded = _load_scenario(scenario, allow_personal_numbers=allow_personal_numbers)
+    plans = []
+    for path in plan_paths:
+        try:
+            plans.append(load_plan(path, allow_personal_numbers=allow_personal_numbers))
+        except InputError as error:
+            _fail(error)
+    if encrypt is None:
+        encrypt = any(crypto.is_encrypted_file(p) for p in [scenario, *plan_paths])
+    passphrase = None
+    if encrypt:
+        try:
+            passphrase = crypto.passphrase_for_encryption(source="--encrypt")
+        except crypto.EncryptionError as error:
+            _fail(error)
+    names = [Path(p).name for p in plan_paths]
+    if len(set(names)) < len(names):
+        names = [f"plan {k + 1}: {name}" for k, name in enumerate(names)]
+    outputs = [(out, build_report(loaded, plans, labels=names, title=title).encode("utf-8"))]
+    if png_out is not None:
+        outputs.append((png_out, report_png(loaded, plans, labels=names)))
+    for target, data in outputs:
+        sealed = data if passphrase is None else crypto.encrypt(data, passphrase)
+        try:
+            write_bytes_atomic(target, sealed)
+        except OSError as error:
+            _cannot_write(str(target), error)
+    note = " (encrypted)" if passphrase else ""
+    click.echo(f"Report written to {out}{note}" + (f"; map to {png_out}{note}" if png_out else ""))
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("history", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the timeline (JSON). Written atomically, only when the replay is whole.",
+)
+@click.option(
+    "--report",
+    "report",
+    type=click.Choice(["text", "markdown"]),
+    default=None,
+    help="Also print the readable timeline: per date, what happened and what was decided.",
+)
+@click.option(
+    "--step-budget",
+    type=click.FloatRange(min=0.01),
+    default=20.0,
+    show_default=True,
+    help="CP-SAT deterministic time per search (reproducible, unlike seconds).",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0.1),
+    default=300.0,
+    show_default=True,
+    help="Wall-clock cap per date; a guard only (a cut search is marked feasible).",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--no-hindsight", is_flag=True, help="Skip the offline-optimum comparison.")
+@click.option("-q", "--quiet", is_flag=True, help="Print no summary and no progress.")
+@click.option(
+    "--encrypt/--no-encrypt",
+    "encrypt",
+    default=None,
+    help="Write the timeline encrypted. Default: encrypted when HISTORY (or its scenario "
+    "file) is encrypted, plain otherwise.",
+)
+@ALLOW_PERSONAL_NUMBERS_OPTION
+def replay(
+    history: str,
+    output: str,
+    report: str | None,
+    step_budget: float,
+    time_limit: float,
+    seed: int,
+    no_hindsight: bool,
+    quiet: bool,
+    encrypt: bool | None,
+    allow_personal_numbers: bool,
+) -> None:
+    """Replay HISTORY date by date and write what the planner decides to -o TIMELINE.json.
+
+    At each date: people whose place now breaks a rule are moved (as few as possible, with
+    the reason) or reported AT RISK when no safe place exists; nobody whose place is still
+    safe is moved; pending people are placed. Where events carry `actual`, rules broken by
+    what was in fact done are flagged. Ends with the hindsight benchmark (the offline
+    optimum). The same history and settings give the same timeline, byte for byte.
+    An interrupted replay (SIGINT/SIGTERM) writes nothing.
+    """
+    from placement.history import load_history
+    from placement.replay import (
+        ReplaySettings,
+        render_summary,
+        render_timeline,
+        replay_history,
+        write_timeline,
+    )
+
+    out = _output_path(output)
+    with _stop_on_signals() as stop:
+        try:
+            try:
+                loaded = load_history(history, allow_personal_numbers=allow_personal_numbers)
+            except InputError as error:
+                _fail(error)
+            passphrase = _timeline_passphrase(encrypt, loaded.encrypted)
+            settings = ReplaySettings(
+                seed=seed,
+                step_budget=step_budget,
+                step_time_limit_s=time_limit,
+                hindsight=not no_hindsight,
+            )
+            progress = None if quiet else (lambda line: click.echo(line, err=True))
+            try:
+                result = replay_history(loaded, settings, stop=stop, progress=progress)
+            except InputError as error:
+                _fail(error)
+            if result.interrupted is not None:
+                click.echo(
+                    f"Interrupted by {result.interrupted}; nothing written (a timeline is "
+                    "only written whole).",
+                    err=True,
+                )
+                sys.exit(_interrupted_exit_code(result.interrupted))
+            try:
+                write_timeline(result.timeline, out, passphrase=passphrase)
+            except OSError as error:
+                _cannot_write(output, error)
+        except KeyboardInterrupt:
+            click.echo("Interrupted again; stopped at once, nothing written.", err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_SIGINT)
+    if report is not None:
+        click.echo(render_timeline(result.timeline, report), nl=False)  # type: ignore[arg-type]  # click.Choice guarantees a ReportFormat
+    if not quiet:
+        click.echo(render_summary(result.timeline))
+        click.echo(f"Timeline written to {out}" + (" (encrypted)" if passphrase else ""))
+
+
+def _timeline_passphrase(encrypt: bool | None, input_encrypted: bool) -> str | None:
+    """The passphrase to seal the timeline with, or None for plain text."""
+    from placement import crypto
+
+    if not (input_encrypted if encrypt is None else encrypt):
+        return None
+    try:
+        return crypto.passphrase_for_encryption(source="--encrypt")
+    except crypto.EncryptionError as error:
+        _fail(error)
+
+
 @main.command()
-def schema() -> None:
+@click.option("--history", is_flag=True, help="The schema of history files instead.")
+def schema(history: bool) -> None:
     """Print the JSON Schema of scenario files (for editors and other tools)."""
+    from placement.history import history_json_schema
     from placement.scenario import scenario_json_schema
 
-    click.echo(json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False))
+    document = history_json_schema() if history else scenario_json_schema()
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
 def run() -> None:
