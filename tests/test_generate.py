@@ -477,3 +477,66 @@ def test_tutorial_can_place_everyone() -> None:
 
     plan = search(sorted(options, key=lambda p: len(options[p])), dict(where))
     assert plan is not None
+
+
+# --------------------------------------------------------------------------- custom geographies
+
+
+@pytest.fixture(scope="module")
+def grid_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from placement.generate import sweden_grid
+
+    folder = tmp_path_factory.mktemp("grid")
+    sweden_grid(40.0).to_parquet(folder / "grid.parquet")
+    return folder
+
+
+GRID: dict[str, Any] = {"seed": 5, "networks": 12, "placed": 60, "pending": 20}
+
+
+def test_sweden_grid_covers_sweden_with_square_cells() -> None:
+    from placement.generate import sweden_grid
+
+    grid = sweden_grid(40.0)
+    assert len(grid) == 354
+    assert grid.crs == "EPSG:3006"
+    assert grid["id"].is_unique and grid["id"].str.fullmatch(r"R\d{3}C\d{3}").all()
+    assert set(grid.geom_type) <= {"Polygon", "MultiPolygon"}
+    assert grid.area.max() <= 40_000.0**2 * (1 + 1e-9)
+    sweden = sum(g.area for g in sweden_municipalities().geometries)
+    assert grid.area.sum() == pytest.approx(sweden, rel=1e-6)
+    with pytest.raises(ValueError, match="positive"):
+        sweden_grid(0)
+
+
+def test_scenario_over_a_grid_is_deterministic_and_uses_its_ids(grid_dir: Path) -> None:
+    first = generate_scenario(**GRID, areas="grid.parquet", base_dir=grid_dir)
+    assert first == generate_scenario(**GRID, areas="grid.parquet", base_dir=grid_dir)
+    assert first["areas"] == "grid.parquet"
+    ids = {str(i) for i in __import__("geopandas").read_parquet(grid_dir / "grid.parquet")["id"]}
+    used = {p["origin"] for p in first["defectors"]} | set(first["capacity"]["areas"])
+    used |= {a for n in first["networks"] for a in n["territory"]}
+    assert used <= ids
+
+
+def test_placed_people_obey_the_rules_over_a_grid(grid_dir: Path) -> None:
+    document = generate_scenario(**GRID, areas="grid.parquet", base_dir=grid_dir)
+    scenario = scenario_from_document(document, base_dir=grid_dir)
+    assert len(scenario.geography) == 354
+    assert len(scenario.placed) == GRID["placed"]
+    assert violations(scenario, placed_where(scenario)) == []
+
+
+def test_grid_keeps_the_national_housing_total(grid_dir: Path) -> None:
+    """The free units are scaled by 290 / cells, so a finer grid is not a richer country."""
+
+    def free_units(document: dict[str, Any]) -> int:
+        return sum(a["housing_units"] for a in document["capacity"]["areas"].values())
+
+    totals = []
+    for seed in range(4):
+        arguments = {**GRID, "seed": seed, "placed": 0}
+        municipal = free_units(generate_scenario(**arguments))
+        grid = free_units(generate_scenario(**arguments, areas="grid.parquet", base_dir=grid_dir))
+        totals.append(grid / municipal)
+    assert 0.75 < sum(totals) / len(totals) < 1.33

@@ -382,3 +382,75 @@ def test_empty_custom_areas_file(tmp_path: Path) -> None:
     path.write_text(geojson([]))
     problems = area_problems(path)
     assert Problem("areas", "areas file holds no areas") in problems
+
+
+# --------------------------------------------------------------------------- large custom files
+
+
+def _shapes() -> np.ndarray:
+    """Squares and thin triangles strewn over 1,000 km: box bounds are loose for triangles."""
+    from shapely.geometry import Polygon, box
+
+    rng = np.random.default_rng(0)
+    shapes = []
+    for number in range(60):
+        x, y = rng.uniform(0, 400_000), rng.uniform(0, 1_000_000)
+        if number % 2:
+            shapes.append(box(x, y, x + 8_000, y + 8_000))
+        else:
+            shapes.append(Polygon([(x, y), (x + 30_000, y), (x, y + 30_000)]))
+    return np.asarray(shapes, dtype=object)
+
+
+def test_radius_distances_are_exact_within_and_a_lower_bound_beyond() -> None:
+    from placement.geography import _dense_boundary_km, boundary_km_within
+
+    shapes = _shapes()
+    exact = _dense_boundary_km(shapes)
+    fast = boundary_km_within(shapes, 200.0)
+    near = exact <= 200.0
+    assert near.sum() > len(shapes) and (~near).sum() > len(shapes)  # both kinds occur
+    assert np.array_equal(fast[near], exact[near])
+    assert np.all(fast[~near] >= 200.0)
+    assert np.all(fast[~near] <= exact[~near] * (1 + 1e-12))  # up to rounding
+    assert np.array_equal(fast, fast.T)
+    assert np.all(np.diag(fast) == 0)
+
+
+def test_large_custom_files_get_radius_distances(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import placement.geography as geography
+
+    monkeypatch.setattr(geography, "RADIUS_QUERY_MIN_AREAS", 4)
+    monkeypatch.setattr(geography, "EXACT_WITHIN_KM", 50.0)
+    areas = load_geography(str(squares_file(tmp_path / "squares.geojson")))
+    boundary = areas.distances("boundary")
+    assert boundary[0, 1] == 0  # exact within 50 km
+    assert boundary[1, 2] == pytest.approx(30)
+    assert boundary[0, 2] == pytest.approx(40)
+    # A (0, 0) and D (0, 100 km): box gap 90 km, beyond 50 km: the bound is exact here ...
+    assert boundary[0, 3] == pytest.approx(90)
+    # ... and for C and D, the box distance hypot(40, 90) is exact too, as for any two boxes.
+    assert boundary[2, 3] == pytest.approx(np.hypot(40, 90))
+
+
+def test_municipality_distances_are_always_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shapely
+
+    import placement.geography as geography
+
+    monkeypatch.setattr(geography, "RADIUS_QUERY_MIN_AREAS", 2)
+    monkeypatch.setattr(geography, "EXACT_WITHIN_KM", 10.0)
+    picked = [SWEDEN.index_of(code) for code in ("1280", "2584", "0180", "1480", "2480")]
+    rows = [i for i in picked if i is not None]
+    subset = Geography(
+        ids=tuple(SWEDEN.ids[i] for i in rows),
+        names=tuple(SWEDEN.names[i] for i in rows),
+        geometries=SWEDEN.geometries[rows],
+        source=SWEDEN_MUNICIPALITIES,
+    )
+    matrix = subset.distances("boundary")
+    expected = shapely.distance(subset.geometries[:, None], subset.geometries[None, :]) / 1000.0
+    assert np.array_equal(matrix, expected)
+    assert matrix[0, 1] > 1000  # Malmö - Kiruna: far beyond the (patched) radius
