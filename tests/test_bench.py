@@ -1,0 +1,88 @@
+"""The benchmark's peers (bench/peers.py) on tiny generated instances.
+
+The benchmark itself is never run here; these tests make sure its peers are sound, so that the
+ratios it reports compare like with like: every peer's plan passes the independent checker, and
+the exact peers agree with the planner on the contract's objective.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from placement.candidates import Candidates
+from placement.generate import generate_scenario
+from placement.scenario import Scenario, scenario_from_document
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+@pytest.fixture(scope="module")
+def peers() -> ModuleType:
+    sys.path.insert(0, str(BENCH))
+    try:
+        import peers as module
+    finally:
+        sys.path.remove(str(BENCH))
+    return module
+
+
+@pytest.fixture(scope="module", params=[3, 7])
+def scenario(request: pytest.FixtureRequest) -> Scenario:
+    document = generate_scenario(seed=request.param, networks=8, placed=40, pending=16)
+    return scenario_from_document(document)
+
+
+def test_greedy_plan_passes_the_checker(peers: ModuleType, scenario: Scenario) -> None:
+    result = peers.run_greedy(scenario)
+    assert result.new_areas, "greedy placed nobody: the instance tests nothing"
+    assert peers.violations(scenario, result.new_areas, status=result.status) == 0
+
+
+@pytest.mark.parametrize("peer", ["highs", "naive"])
+def test_exact_peers_agree_with_the_planner(
+    peers: ModuleType, scenario: Scenario, peer: str
+) -> None:
+    ours = peers.run_placement(scenario, time_limit_s=20)
+    theirs = peers.RUNNERS[peer](scenario, time_limit_s=20)
+    assert ours.status == theirs.status == "optimal"
+    assert peers.placed_per_level(scenario, theirs.new_areas) == peers.placed_per_level(
+        scenario, ours.new_areas
+    )
+    # Same model, same secondary objective: the proven optima agree too.
+    candidates = Candidates(scenario)
+    assert peers.secondary_value(candidates, theirs.new_areas) == peers.secondary_value(
+        candidates, ours.new_areas
+    )
+    assert theirs.stages[-1].objective == ours.stages[-1].objective
+    assert peers.violations(scenario, theirs.new_areas, status=theirs.status) == 0
+
+
+def test_greedy_never_beats_the_planner(peers: ModuleType, scenario: Scenario) -> None:
+    ours = peers.placed_per_level(
+        scenario, peers.run_placement(scenario, time_limit_s=20).new_areas
+    )
+    greedy = peers.placed_per_level(scenario, peers.run_greedy(scenario).new_areas)
+    levels = sorted(ours, reverse=True)
+    assert [greedy[lvl] for lvl in levels] <= [ours[lvl] for lvl in levels]
+
+
+def test_naive_encoding_has_a_row_per_close_pair_of_areas(
+    peers: ModuleType, scenario: Scenario
+) -> None:
+    candidates = Candidates(scenario)
+    strong = peers.linear_model(candidates)
+    naive = peers.linear_model(candidates, naive_keep_apart=True)
+    assert strong.keys == naive.keys
+
+    def keep_apart(model: Any) -> list[list[int]]:
+        rows = zip(model.rows, model.kinds, strict=True)
+        return [variables for (variables, _, _), kind in rows if kind == "keep_apart"]
+
+    assert keep_apart(strong), "no keep-apart rows: the instance tests nothing"
+    assert all(len(row) == 2 for row in keep_apart(naive))
+    assert len(keep_apart(naive)) == sum(len(row) - 1 for row in keep_apart(strong))
