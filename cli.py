@@ -72,8 +72,6 @@ def _for_terminal(text: str) -> str:
     lone surrogate from a JSON escape) are shown as escapes; a hostile file with 100,000
     problems or a megabyte-long key gives a screenful, not megabytes.
     """
-    import unicodedata
-
     lines = text.split("\n")
     if len(lines) > MAX_PROBLEM_LINES + 1:
         more = len(lines) - 1 - MAX_PROBLEM_LINES
@@ -82,15 +80,24 @@ def _for_terminal(text: str) -> str:
     for line in lines:
         if len(line) > MAX_LINE_CHARS:
             line = line[: MAX_LINE_CHARS - 3] + "..."
-        shown.append(
-            "".join(
-                c.encode("unicode_escape").decode("ascii")
-                if unicodedata.category(c) in {"Cc", "Cf", "Cs", "Co"}
-                else c
-                for c in line
-            )
-        )
+        shown.append(_escape_controls(line))
     return "\n".join(shown)
+
+
+def _escape_controls(text: str) -> str:
+    """Text from a file made safe for a terminal: control and format characters (escape
+    sequences, right-to-left overrides, lone surrogates) shown as escapes; newlines kept."""
+    import unicodedata
+
+    return "\n".join(
+        "".join(
+            c.encode("unicode_escape").decode("ascii")
+            if unicodedata.category(c) in {"Cc", "Cf", "Cs", "Co"}
+            else c
+            for c in line
+        )
+        for line in text.split("\n")
+    )
 
 
 def _load_scenario(path: str, *, allow_personal_numbers: bool = False) -> Any:
@@ -1179,6 +1186,65 @@ def replay(
     if not quiet:
         click.echo(render_summary(result.timeline))
         click.echo(f"Timeline written to {out}" + (" (encrypted)" if passphrase else ""))
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("timeline_file", metavar="TIMELINE", type=click.Path(dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "html"]),
+    default="text",
+    show_default=True,
+)
+@click.option("-o", "--output", help="Write to this file (atomically) instead of printing.")
+@click.option(
+    "--encrypt/--no-encrypt",
+    "encrypt",
+    default=None,
+    help="With -o: write encrypted. Default: encrypted when TIMELINE is encrypted.",
+)
+@ALLOW_PERSONAL_NUMBERS_OPTION
+def timeline(
+    timeline_file: str,
+    fmt: str,
+    output: str | None,
+    encrypt: bool | None,
+    allow_personal_numbers: bool,
+) -> None:
+    """Show a timeline written earlier by `placement replay`, as text, markdown or HTML.
+
+    The file is validated (every problem with its place, exit 2) and its digest verified:
+    an edited timeline is shown with a warning. HTML is one self-contained page (no scripts,
+    nothing fetched), risks first at every date.
+    """
+    from placement import crypto
+    from placement.replay import render_timeline
+    from placement.timeline import load_timeline, render_timeline_html
+
+    out = _output_path(output) if output is not None else None
+    try:
+        document, warning = load_timeline(
+            timeline_file, allow_personal_numbers=allow_personal_numbers
+        )
+    except InputError as error:
+        _fail(error)
+    if fmt == "html":
+        text = render_timeline_html(document, warning=warning)
+    else:
+        text = render_timeline(document, "markdown" if fmt == "markdown" else "text")
+        if warning is not None:
+            click.echo(f"Warning: {warning}", err=True)
+    if out is None:
+        click.echo(_escape_controls(text) if fmt != "html" else text, nl=False)
+        return
+    passphrase = _timeline_passphrase(encrypt, crypto.is_encrypted_file(timeline_file))
+    data = text.encode("utf-8")
+    try:
+        _write_output(str(out), crypto.encrypt(data, passphrase) if passphrase else data)
+    except OSError as error:
+        _cannot_write(str(out), error)
+    click.echo(f"Timeline written to {out}" + (" (encrypted)" if passphrase else ""))
 
 
 def _timeline_passphrase(encrypt: bool | None, input_encrypted: bool) -> str | None:
