@@ -943,6 +943,24 @@ def _write_output(output: str, data: bytes) -> None:
     help="Multiply the free housing units; below 1 makes housing short.",
 )
 @click.option("--name", help="The scenario's name (default: one recording the arguments).")
+@click.option(
+    "--history",
+    is_flag=True,
+    help="Write a history instead: the --pending people arrive one by one over --months, "
+    "among feuds, truces, territory and housing changes, departures and re-assessments.",
+)
+@click.option(
+    "--months",
+    type=click.IntRange(min=1, max=600),
+    default=12,
+    show_default=True,
+    help="With --history: how long the history runs.",
+)
+@click.option(
+    "--events",
+    type=click.IntRange(min=0, max=100_000),
+    help="With --history: events besides arrivals (default: half the arrivals).",
+)
 def generate(
     output: str,
     seed: int,
@@ -951,40 +969,66 @@ def generate(
     pending: int,
     housing_scale: float,
     name: str | None,
+    history: bool,
+    months: int,
+    events: int | None,
 ) -> None:
-    """Write a realistic SYNTHETIC scenario (same arguments, same file).
+    """Write a realistic SYNTHETIC scenario, or with --history a history (same arguments,
+    same file).
 
     Networks' territories cluster in the municipalities with police-listed vulnerable areas,
     feuds form factions, housing is scarce, and the already placed people are placed within
     every hard rule. For tests, benchmarks and training; no real person is in it.
     """
-    from placement.generate import generate_scenario, scenario_yaml
+    from placement.generate import generate_history, generate_scenario, scenario_yaml
     from placement.plan import write_text_atomic
 
     out = _output_path(output)
-    try:
-        document = generate_scenario(
-            seed=seed,
-            networks=networks,
-            placed=placed,
-            pending=pending,
-            name=name,
-            housing_scale=housing_scale,
-        )
-    except ValueError as error:
-        _fail(InputError("generate", [_problem("", str(error))]))
     command = (
         f"placement generate --seed {seed} --networks {networks} --placed {placed} "
         f"--pending {pending} --housing-scale {housing_scale:g}"
     )
+    try:
+        if history:
+            document = generate_history(
+                seed=seed,
+                networks=networks,
+                placed=placed,
+                arrivals=pending,
+                months=months,
+                events=events,
+                name=name,
+                housing_scale=housing_scale,
+            )
+            command += f" --history --months {months}" + (
+                f" --events {events}" if events is not None else ""
+            )
+        else:
+            document = generate_scenario(
+                seed=seed,
+                networks=networks,
+                placed=placed,
+                pending=pending,
+                name=name,
+                housing_scale=housing_scale,
+            )
+    except ValueError as error:
+        _fail(InputError("generate", [_problem("", str(error))]))
+    what = "history" if history else "scenario"
     if out.suffix.lower() == ".json":
         text = json.dumps(document, indent=2, ensure_ascii=False)
     else:
-        text = scenario_yaml(document, header=f"SYNTHETIC scenario, made by: {command}")
+        text = scenario_yaml(document, header=f"SYNTHETIC {what}, made by: {command}")
     try:
         write_text_atomic(out, text)
     except OSError as error:
         _cannot_write(output, error)
+    if history:
+        click.echo(
+            f"Wrote a synthetic history ({networks} networks, {placed} placed at the start, "
+            f"{pending} arrivals over {months} months, {len(document['events'])} events) to {out}"
+        )
+        return
     click.echo(
         f"Wrote a synthetic scenario ({networks} networks, {placed} placed, {pending} pending) "
         f"to {out}"

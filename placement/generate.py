@@ -32,6 +32,7 @@ always give the same dict.
 
 from __future__ import annotations
 
+import datetime
 import importlib.resources
 import json
 import random
@@ -851,3 +852,212 @@ def _codename(number: int) -> str:
         number, rest = divmod(number - 1, 26)
         letters = chr(ord("A") + rest) + letters
     return f"Group {letters}"
+
+
+# --------------------------------------------------------------------------- histories
+
+HISTORY_FORMAT = "placement-history/1"
+_EVENT_WEIGHTS = {  # relative frequency of each kind of event besides arrivals
+    "rivalry": 3.0,
+    "truce": 1.5,
+    "territory": 3.0,
+    "capacity": 4.0,
+    "leave": 3.0,
+    "threat": 2.0,
+}
+
+
+def generate_history(
+    *,
+    seed: int,
+    networks: int,
+    placed: int,
+    arrivals: int,
+    months: int = 12,
+    events: int | None = None,
+    actual_share: float = 0.3,
+    name: str | None = None,
+    housing_scale: float = 1.0,
+) -> dict[str, Any]:
+    """A realistic synthetic history document; the same arguments give the same dict.
+
+    The starting scenario is ``generate_scenario`` with ``placed`` people and no one pending;
+    the ``arrivals`` people it would have had pending arrive one by one over ``months`` months
+    (the housing made for them is there from the start, as an intake plan would provide).
+    Between arrivals the world changes the way it does in the domain primer: new feuds between
+    networks (often inside a county, as factions split), truces, a network taking a vulnerable-
+    area municipality next to its territory or losing one, housing freed or taken, people
+    leaving the program, threat levels re-assessed. About ``actual_share`` of the arrivals
+    carry an ``actual`` placement: a municipality with housing, the closer to where they came
+    from the likelier (the mistake the planner exists to prevent), so the comparison with what
+    was done has something to find.
+
+    Parameters
+    ----------
+    events
+        How many events besides arrivals (default: one for every two arrivals).
+    """
+    if arrivals < 0 or months < 1:
+        raise ValueError("arrivals must not be negative and months must be at least 1")
+    if not 0 <= actual_share <= 1:
+        raise ValueError("actual_share must be between 0 and 1")
+    full = generate_scenario(
+        seed=seed,
+        networks=networks,
+        placed=placed,
+        pending=arrivals,
+        housing_scale=housing_scale,
+        name=name,
+    )
+    rng = random.Random(f"history-{seed}")
+    geography = load_geography(SWEDEN_MUNICIPALITIES)
+    distance = geography.distances("centroid")
+    code_index = {code: i for i, code in enumerate(geography.ids)}
+    # keep-apart links are symmetric: each is written by whoever of the two comes last, and
+    # only while the other is still in the program (history files name only present people).
+    linked: dict[str, set[str]] = {d["id"]: set() for d in full["defectors"]}
+    for d in full["defectors"]:
+        for other in d.get("keep_apart_from", []):
+            linked[d["id"]].add(other)
+            linked[other].add(d["id"])
+    newcomers = [
+        {k: v for k, v in d.items() if k != "keep_apart_from"}
+        for d in full["defectors"]
+        if "placed_in" not in d
+    ]
+    starting = [d for d in full["defectors"] if "placed_in" in d]
+    starting_ids = {d["id"] for d in starting}
+    start = {**full, "defectors": []}
+    for d in starting:
+        person = {k: v for k, v in d.items() if k != "keep_apart_from"}
+        links = sorted(o for o in linked[d["id"]] if o in starting_ids and o < d["id"])
+        if links:
+            person["keep_apart_from"] = links
+        start["defectors"].append(person)
+    start["name"] = (full.get("name") or "").replace("Synthetic scenario", "Starting state")
+    housed = sorted(
+        code for code, offer in full["capacity"]["areas"].items() if offer["housing_units"]
+    )
+    vulnerable = _codes("vulnerable_area_municipalities")
+    ids = [n["id"] for n in full["networks"]]
+    feuds = {frozenset((n["id"], r)) for n in full["networks"] for r in n.get("rivals", [])}
+    territory = {n["id"]: list(n.get("territory", [])) for n in full["networks"]}
+    present = [d["id"] for d in start["defectors"]]
+    level = {d["id"]: int(d.get("threat_level", 3)) for d in full["defectors"]}
+    days = months * 30
+    timed: list[tuple[int, int, dict[str, Any]]] = []
+    for number, person in enumerate(newcomers):
+        day = rng.randrange(days)
+        event: dict[str, Any] = {"arrive": dict(person)}
+        if housed and rng.random() < actual_share:
+            origin = code_index[person["origin"]]
+            weights = [1.0 / (1.0 + float(distance[origin, code_index[c]]) / 50) for c in housed]
+            event["actual"] = rng.choices(housed, weights=weights)[0]
+        timed.append((day, number, event))
+    extra = arrivals // 2 if events is None else events
+    kinds = list(_EVENT_WEIGHTS)
+    for number in range(extra):
+        day = rng.randrange(days)
+        timed.append(
+            (
+                day,
+                arrivals + number,
+                {"_kind": rng.choices(kinds, weights=[_EVENT_WEIGHTS[k] for k in kinds])[0]},
+            )
+        )
+    timed.sort(key=lambda item: (item[0], item[1]))
+    history_events: list[dict[str, Any]] = []
+    first = datetime.date(2025, 1, 1)
+    for day, _, event in timed:
+        date = (first + datetime.timedelta(days=day)).isoformat()
+        kind = event.pop("_kind", None)
+        if kind is None:
+            person_id = event["arrive"]["id"]
+            links = sorted(o for o in linked[person_id] if o in present)
+            if links:
+                event["arrive"]["keep_apart_from"] = links
+            present.append(person_id)
+            history_events.append({"date": date, **event})
+            continue
+        made = _world_event(
+            kind, rng, ids, feuds, territory, vulnerable, housed, present, level, geography
+        )
+        if made is not None:
+            history_events.append({"date": date, **made})
+    return {
+        "format": HISTORY_FORMAT,
+        "name": name
+        or (
+            f"Synthetic history (seed {seed}: {networks} networks, {placed} placed, "
+            f"{arrivals} arrivals over {months} months)"
+        ),
+        "scenario": start,
+        "events": history_events,
+    }
+
+
+def _world_event(
+    kind: str,
+    rng: random.Random,
+    networks: Sequence[str],
+    feuds: set[frozenset[str]],
+    territory: dict[str, list[str]],
+    vulnerable: Sequence[str],
+    housed: Sequence[str],
+    present: list[str],
+    level: dict[str, int],
+    geography: Any,
+) -> dict[str, Any] | None:
+    """One event that is valid in the world as the earlier events left it (or None)."""
+    if kind == "rivalry":
+        calm = [
+            (a, b)
+            for i, a in enumerate(networks)
+            for b in networks[i + 1 :]
+            if frozenset((a, b)) not in feuds
+        ]
+        if not calm:
+            return None
+        pair = rng.choice(calm)
+        feuds.add(frozenset(pair))
+        return {"rivalry": list(pair)}
+    if kind == "truce":
+        if not feuds:
+            return None
+        pair = sorted(rng.choice(sorted(sorted(f) for f in feuds)))
+        feuds.discard(frozenset(pair))
+        return {"truce": pair}
+    if kind == "territory":
+        network = rng.choice(list(networks))
+        held = territory[network]
+        if held and len(held) > 1 and rng.random() < 0.3:
+            gone = rng.choice(held)
+            held.remove(gone)
+            return {"territory": {"network": network, "remove": [gone]}}
+        distance = geography.distances("centroid")
+        index = {code: i for i, code in enumerate(geography.ids)}
+        options = [c for c in vulnerable if c not in held]
+        if not options:
+            return None
+        if held:  # expand next door: the nearest vulnerable-area municipalities first
+            options.sort(key=lambda c: min(float(distance[index[c], index[h]]) for h in held))
+            options = options[:3]
+        taken = rng.choice(options)
+        held.append(taken)
+        return {"territory": {"network": network, "add": [taken]}}
+    if kind == "capacity":
+        if not housed:
+            return None
+        area = rng.choice(list(housed))
+        return {"capacity": {"area": area, "housing_units": rng.choice([0, 1, 1, 2, 3, 4])}}
+    if kind == "leave":
+        if not present:
+            return None
+        person = rng.choice(present)
+        present.remove(person)
+        return {"leave": person}
+    if not present:
+        return None
+    person = rng.choice(present)
+    level[person] = min(5, max(1, level[person] + rng.choice([-1, 1, 1])))
+    return {"threat": {"defector": person, "threat_level": level[person]}}

@@ -540,3 +540,64 @@ def test_grid_keeps_the_national_housing_total(grid_dir: Path) -> None:
         grid = free_units(generate_scenario(**arguments, areas="grid.parquet", base_dir=grid_dir))
         totals.append(grid / municipal)
     assert 0.75 < sum(totals) / len(totals) < 1.33
+
+
+# --------------------------------------------------------------------------- histories
+
+
+def _history_file(tmp_path: Path, **arguments: Any) -> Path:
+    from placement.generate import generate_history
+
+    path = tmp_path / "history.yaml"
+    path.write_text(scenario_yaml(generate_history(**arguments)), "utf-8")
+    return path
+
+
+def test_generated_history_is_valid_and_has_every_arrival_once(tmp_path: Path) -> None:
+    from placement.generate import generate_history
+    from placement.history import load_history
+
+    arguments: dict[str, Any] = {"seed": 5, "networks": 8, "placed": 20, "arrivals": 12}
+    document = generate_history(**arguments)
+    assert document == generate_history(**arguments)
+    assert document != generate_history(**{**arguments, "seed": 6})
+    history = load_history(_history_file(tmp_path, **arguments))  # raises if anything is off
+    kinds = Counter(event.kind for event in history.events)
+    assert kinds["arrive"] == 12
+    assert sum(kinds.values()) - 12 <= 6  # besides arrivals: at most half as many events
+    arrived = [e["arrive"]["id"] for e in document["events"] if "arrive" in e]
+    starting = {d["id"] for d in document["scenario"]["defectors"]}
+    assert len(set(arrived)) == 12 and not set(arrived) & starting
+    assert all("placed_in" in d for d in document["scenario"]["defectors"])
+    assert [e["date"] for e in document["events"]] == sorted(e["date"] for e in document["events"])
+
+
+def test_generated_history_replays_within_every_rule(tmp_path: Path) -> None:
+    from test_replay import step_plan, step_scenario
+
+    from placement.check import check_plan
+    from placement.history import load_history
+    from placement.replay import ReplaySettings, replay_history
+
+    path = _history_file(tmp_path, seed=2, networks=6, placed=12, arrivals=8, events=8)
+    history = load_history(path)
+    result = replay_history(history, ReplaySettings(step_budget=5.0, hindsight=False))
+    for step, document in zip(result.steps, result.documents, strict=True):
+        report = check_plan(step_scenario(history, document, placed=False), step_plan(step))
+        at_risk = {r["defector"] for r in step["at_risk"]}
+        assert all(set(v.defectors) & at_risk for v in report.violations), step["date"]
+
+
+def test_generate_history_cli(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cli import main
+    from placement.history import load_history
+
+    out = tmp_path / "h.yaml"
+    args = ["generate", "--history", "--seed", "3", "--networks", "6", "--placed", "10"]
+    result = CliRunner().invoke(main, [*args, "--pending", "5", "--months", "6", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "5 arrivals over 6 months" in result.output
+    assert out.read_text("utf-8").startswith("# SYNTHETIC history, made by: placement generate")
+    assert len(load_history(out).events) >= 5
