@@ -1024,9 +1024,9 @@ def _world_event(
     if kind == "truce":
         if not feuds:
             return None
-        pair = sorted(rng.choice(sorted(sorted(f) for f in feuds)))
-        feuds.discard(frozenset(pair))
-        return {"truce": pair}
+        ended = rng.choice(sorted(sorted(f) for f in feuds))
+        feuds.discard(frozenset(ended))
+        return {"truce": ended}
     if kind == "territory":
         network = rng.choice(list(networks))
         held = territory[network]
