@@ -14,7 +14,7 @@ from linegeo import gap_km, line_scenario
 
 from placement.check import check_plan
 from placement.plan import Plan, plan_from_result
-from placement.scenario import Scenario
+from placement.scenario import Scenario, scenario_from_document
 from placement.solve import SolveSettings, solve_scenario
 
 
@@ -179,6 +179,116 @@ def test_keep_apart_from_listed_person_of_same_network() -> None:
     )
     plan = solve(scenario)
     assert [area_of(plan, "D1"), area_of(plan, "D2")].count(None) == 1
+
+
+def test_keep_apart_by_network_lets_members_of_one_network_live_near_each_other() -> None:
+    # With max_same_network_per_area 1, the rows are per (network, area, rival person): X1
+    # and X2 (both N1) may live in neighbouring areas A3 and A4 while their rival Y (N2) is
+    # in A6, 110 km from A4. Summing the members over areas near each other would forbid it.
+    defectors = [
+        person(id="X1"),
+        person(id="X2"),
+        {"id": "Y", "networks": ["N2"], "origin": "A9"},
+        {"id": "Y2", "networks": ["N2"], "origin": "A9"},
+    ]
+    scenario = line_scenario(
+        networks=RIVALS,
+        defectors=defectors,
+        housing={"A3": 1, "A4": 1, "A6": 1, "A7": 1},
+        policy={"keep_apart_km": 60},
+    )
+    plan = solve(scenario)
+    pairs = [{area_of(plan, "X1"), area_of(plan, "X2")}, {area_of(plan, "Y"), area_of(plan, "Y2")}]
+    assert pairs in ([{"A3", "A4"}, {"A6", "A7"}], [{"A6", "A7"}, {"A3", "A4"}])
+
+
+def test_keep_apart_by_network_is_not_used_above_one_per_network() -> None:
+    # With max_same_network_per_area 2, two members of N1 may share A3 (Y, their rival, goes
+    # to A6 rather than A2, close to A3); a per-network row (at most one member of N1 in A3,
+    # whenever Y could be close) would forbid it.
+    defectors = [
+        person(id="X1", avoid=["A2"]),
+        person(id="X2", avoid=["A2"]),
+        {"id": "Y", "networks": ["N2"], "origin": "A9"},
+    ]
+    scenario = line_scenario(
+        networks=RIVALS,
+        defectors=defectors,
+        housing={"A3": 2, "A2": 1, "A6": 1},
+        policy={"keep_apart_km": 60, "max_same_network_per_area": 2},
+    )
+    plan = solve(scenario)
+    assert area_of(plan, "X1") == area_of(plan, "X2") == "A3"
+    assert area_of(plan, "Y") == "A6"
+
+
+@pytest.mark.parametrize(
+    ("x_networks", "y_networks"),
+    [
+        (["N1", "N3"], ["N2", "N3"]),  # they also share a network
+        (["N1"], ["N1", "N2"]),  # Y belongs to both sides of the rivalry
+        (["N1", "N2"], ["N2"]),  # and so does X
+    ],
+)
+def test_keep_apart_by_network_still_separates_rivals_in_several_networks(
+    x_networks: list[str], y_networks: list[str]
+) -> None:
+    networks = [*RIVALS, {"id": "N3", "territory": []}]
+    defectors = [
+        {"id": "X", "networks": x_networks, "origin": "A9", "avoid": ["A0"]},
+        {"id": "Y", "networks": y_networks, "origin": "A9", "avoid": ["A0"]},
+        # another member of N1, far away in A0, so that rows sum over several members
+        person(id="X2", avoid=["A3", "A4", "A5"]),
+    ]
+    close = line_scenario(
+        networks=networks,
+        defectors=defectors,
+        housing={"A3": 1, "A4": 1, "A0": 1},
+        policy={"keep_apart_km": 60},
+    )
+    plan = solve(close)
+    assert [area_of(plan, "X"), area_of(plan, "Y")].count(None) == 1
+    far = line_scenario(
+        networks=networks,
+        defectors=defectors,
+        housing={"A3": 1, "A5": 1, "A0": 1},
+        policy={"keep_apart_km": 60},
+    )
+    plan = solve(far)
+    assert {area_of(plan, "X"), area_of(plan, "Y")} == {"A3", "A5"}
+
+
+def test_keep_apart_from_list_next_to_rivalries() -> None:
+    # A listed pair without a rivalry keeps its own rows when rivalry rows are aggregated.
+    defectors = [
+        person(id="D1", keep_apart_from=["D2"], avoid=["A8"]),
+        {"id": "D2", "networks": ["N3"], "origin": "A9", "avoid": ["A8"]},
+        {"id": "R", "networks": ["N2"], "origin": "A9"},
+    ]
+    scenario = line_scenario(
+        networks=[*RIVALS, {"id": "N3", "territory": []}],
+        defectors=defectors,
+        housing={"A3": 1, "A4": 1, "A8": 1},
+        policy={"keep_apart_km": 60},
+    )
+    plan = solve(scenario)
+    assert [area_of(plan, "D1"), area_of(plan, "D2")].count(None) == 1
+    assert area_of(plan, "R") == "A8"
+
+
+def test_greedy_hint_extension_keeps_every_rule() -> None:
+    from placement.generate import generate_scenario
+    from placement.plan import plan_from_result
+    from placement.solve import _extend_greedily, start_session
+
+    document = generate_scenario(seed=3, networks=20, placed=100, pending=60)
+    scenario = scenario_from_document(document, sha256="test")
+    session = start_session(scenario)
+    extended = _extend_greedily(session.built, {})
+    assert len(extended) > 30
+    session.result.new_areas = extended
+    report = check_plan(scenario, plan_from_result(session.result))
+    assert report.ok, report
 
 
 # ---------------------------------------------------------------- same network
