@@ -71,19 +71,12 @@ def load_plan(path: str | Path, *, allow_personal_numbers: bool = False) -> Plan
     personal identity number is refused with its place (a hand-edited plan could carry one)
     unless ``allow_personal_numbers``.
     """
-    from placement.personal import personal_number_problems
     from placement.scenario import pydantic_problems
 
     path = Path(path)
-    document, problems = _yamlio.parse(_yamlio.read_bytes(path), path)
-    if document is None:
-        raise InputError(str(path), problems)
-    if not allow_personal_numbers:
-        personal = personal_number_problems(document)
-        if personal:  # alone: other messages could quote the value
-            raise InputError(str(path), personal)
-    if not isinstance(document, dict):
-        raise InputError(str(path), [Problem("", "a plan must be a JSON object")])
+    document, problems = read_json_object(
+        path, what="a plan", allow_personal_numbers=allow_personal_numbers
+    )
     try:
         plan = Plan.model_validate(document)
     except ValidationError as error:
@@ -91,6 +84,30 @@ def load_plan(path: str | Path, *, allow_personal_numbers: bool = False) -> Plan
     if problems:
         raise InputError(str(path), problems)
     return plan
+
+
+def read_json_object(
+    path: Path, *, what: str, allow_personal_numbers: bool
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Read a JSON (or YAML) file that must hold one object, through the guarded reader.
+
+    Returns the document and the parser's non-fatal problems (e.g. duplicate keys), for the
+    caller to report together with its own validation. Raises ``InputError`` when the file
+    cannot be parsed, is not an object, or carries a personal identity number (alone: other
+    messages could quote the value) unless ``allow_personal_numbers``.
+    """
+    from placement.personal import personal_number_problems
+
+    document, problems = _yamlio.parse(_yamlio.read_bytes(path), path)
+    if document is None:
+        raise InputError(str(path), problems)
+    if not allow_personal_numbers:
+        personal = personal_number_problems(document)
+        if personal:
+            raise InputError(str(path), personal)
+    if not isinstance(document, dict):
+        raise InputError(str(path), [Problem("", f"{what} must be a JSON object")])
+    return document, problems
 
 
 def plan_to_json(plan: Plan) -> str:

@@ -1071,7 +1071,7 @@ def render_timeline(timeline: Mapping[str, Any], fmt: ReportFormat = "text") -> 
             if continuing:
                 item(f"as done: {continuing} rule violation(s) from earlier dates continue")
             for entry in actual["comparisons"]:
-                item(_comparison_text(entry))
+                item(comparison_text(entry))
         if step["status"] != "optimal":
             item("(a search was cut short by its budget: decisions are the best found)")
         lines.append("")
@@ -1081,7 +1081,8 @@ def render_timeline(timeline: Mapping[str, Any], fmt: ReportFormat = "text") -> 
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _comparison_text(entry: Mapping[str, Any]) -> str:
+def comparison_text(entry: Mapping[str, Any]) -> str:
+    """One line comparing what was done with the planner's decision for one person."""
     actual = entry["actual_area_name"] or "not placed"
     planner = entry["planner_area_name"] or "not placed (waiting)"
     text = f"{entry['defector']}: actually {actual}, planner {planner}"

@@ -19,10 +19,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from placement import _yamlio
-from placement.errors import InputError, Problem
+from placement.errors import InputError
 from placement.objectives import THREAT_LEVELS
-from placement.plan import verify_digest
+from placement.plan import read_json_object, verify_digest
+from placement.replay import comparison_text
 
 TIMELINE_FORMAT = "placement-timeline/1"
 
@@ -157,19 +157,12 @@ def load_timeline(
 
     Raises ``InputError`` listing every structural problem with its place.
     """
-    from placement.personal import personal_number_problems
     from placement.scenario import pydantic_problems
 
     path = Path(path)
-    document, problems = _yamlio.parse(_yamlio.read_bytes(path), path)
-    if document is None:
-        raise InputError(str(path), problems)
-    if not allow_personal_numbers:
-        personal = personal_number_problems(document)
-        if personal:  # alone: other messages could quote the value
-            raise InputError(str(path), personal)
-    if not isinstance(document, dict):
-        raise InputError(str(path), [Problem("", "a timeline must be a JSON object")])
+    document, problems = read_json_object(
+        path, what="a timeline", allow_personal_numbers=allow_personal_numbers
+    )
     try:
         TimelineFile.model_validate(document)
     except ValidationError as error:
@@ -257,7 +250,7 @@ def render_timeline_html(timeline: Mapping[str, Any], *, warning: str | None = N
             continuing = sum(1 for v in actual["violations"] if not v["new"])
             if continuing:
                 items.append(("as done", f"{continuing} violation(s) from earlier dates continue"))
-            items.extend(("compared", _comparison(c)) for c in actual["comparisons"])
+            items.extend(("compared", comparison_text(c)) for c in actual["comparisons"])
         if step["status"] != "optimal":
             items.append(("note", "a search was cut short by its budget: best decisions found"))
         out.append("<ul>")
@@ -272,20 +265,6 @@ def render_timeline_html(timeline: Mapping[str, Any], *, warning: str | None = N
         out.extend(_hindsight_html(hindsight))
     out.append("</body></html>")
     return "\n".join(out) + "\n"
-
-
-def _comparison(entry: Mapping[str, Any]) -> str:
-    actual = entry["actual_area_name"] or "not placed"
-    planner = entry["planner_area_name"] or "not placed (waiting)"
-    text = f"{entry['defector']}: actually {actual}, planner {planner}"
-    if entry["margin_gained_km"] is not None:
-        text += (
-            f"; safety margin {entry['actual_margin_km']} km as done vs "
-            f"{entry['planner_margin_km']} km planned ({entry['margin_gained_km']:+} km)"
-        )
-    if entry["actual_too_close_to"]:
-        text += f"; as done too close to {', '.join(entry['actual_too_close_to'])}"
-    return text
 
 
 def _hindsight_html(data: Mapping[str, Any]) -> list[str]:

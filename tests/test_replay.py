@@ -66,6 +66,20 @@ def step_plan(step: dict[str, Any]) -> Plan:
     )
 
 
+def everyone_stays(before: Scenario) -> Plan:
+    """The plan in which nobody moves and nobody pending is placed: what the date started
+    from, so that the checker names everyone whose place broke a rule before the decision."""
+    return Plan(
+        status="feasible",
+        assignments=[
+            Assignment(defector=d.id, area=before.geography.ids[d.placed_in])
+            for d in before.placed
+            if d.placed_in is not None
+        ],
+        unplaced=[Unplaced(defector=d.id) for d in before.pending],
+    )
+
+
 @pytest.mark.parametrize("name", HISTORIES)
 def test_every_step_keeps_every_rule_except_for_people_at_risk(name: str) -> None:
     history, result = replayed(name)
@@ -83,16 +97,7 @@ def test_nobody_whose_place_was_safe_is_moved(name: str) -> None:
     history, result = replayed(name)
     for step, document in zip(result.steps, result.documents, strict=True):
         before = step_scenario(history, document, placed=True)
-        everyone_stays = Plan(
-            status="feasible",
-            assignments=[
-                Assignment(defector=d.id, area=before.geography.ids[d.placed_in])
-                for d in before.placed
-                if d.placed_in is not None
-            ],
-            unplaced=[Unplaced(defector=d.id) for d in before.pending],
-        )
-        report = check_plan(before, everyone_stays)
+        report = check_plan(before, everyone_stays(before))
         unsafe = {p for v in report.violations + report.pre_existing for p in v.defectors}
         moved = {m["defector"] for m in step["moves"]}
         assert moved <= unsafe, (step["date"], moved - unsafe)

@@ -22,12 +22,11 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_replay import step_plan, step_scenario
+from test_replay import everyone_stays, step_plan, step_scenario
 
 from placement.check import check_plan
 from placement.generate import generate_tiny
 from placement.history import load_history
-from placement.plan import Assignment, Plan, Unplaced
 from placement.replay import ReplaySettings, replay_history, timeline_to_json
 
 SETTINGS = ReplaySettings(step_budget=5.0)
@@ -127,18 +126,6 @@ def _random_history(seed: int) -> dict[str, Any]:
     }
 
 
-def _everyone_stays(before: Any) -> Plan:
-    return Plan(
-        status="feasible",
-        assignments=[
-            Assignment(defector=d.id, area=before.geography.ids[d.placed_in])
-            for d in before.placed
-            if d.placed_in is not None
-        ],
-        unplaced=[Unplaced(defector=d.id) for d in before.pending],
-    )
-
-
 @settings(
     max_examples=25,
     deadline=None,
@@ -166,7 +153,7 @@ def test_generated_histories_keep_every_rule_and_move_nobody_needlessly(
             assert set(violation.defectors) & at_risk, (seed, step["date"], violation.message)
         # Before the decision: only people whose place broke a rule may move or be at risk.
         before = step_scenario(history, document, placed=True)
-        findings = check_plan(before, _everyone_stays(before))
+        findings = check_plan(before, everyone_stays(before))
         unsafe = {p for v in findings.violations + findings.pre_existing for p in v.defectors}
         moved = {m["defector"] for m in step["moves"]}
         assert moved <= unsafe, (seed, step["date"], moved - unsafe)
