@@ -38,7 +38,6 @@ from __future__ import annotations
 import copy
 import datetime
 import json
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +55,7 @@ from placement.objectives import THREAT_LEVELS, placed_at_level, score_parts, se
 from placement.plan import Assignment, Plan, Unplaced, plan_digest, write_bytes_atomic
 from placement.reasons import unplaced_reasons
 from placement.scenario import Scenario, scenario_from_document
-from placement.solve import SolveSettings, StopRequest, solve_scenario
+from placement.solve import SolveSettings, StopRequest, search_in_worker, solve_scenario
 from placement.threats import Threats
 
 TIMELINE_FORMAT: Final = "placement-timeline/1"
@@ -645,26 +644,7 @@ def _search(
     solver.parameters.max_deterministic_time = settings.step_budget
     solver.parameters.max_time_in_seconds = settings.step_time_limit_s
     solver.parameters.catch_sigint_signal = False
-    outcome: list[Any] = []
-    worker = threading.Thread(
-        target=lambda: outcome.append(solver.solve(model)), name="cp-sat-repair", daemon=True
-    )
-    if stop is not None:
-        stop._attach(solver)
-    try:
-        worker.start()
-        while worker.is_alive():
-            worker.join(0.05)
-            if stop is not None and stop.reason is not None:
-                solver.stop_search()
-    except BaseException:
-        solver.stop_search()
-        worker.join()
-        raise
-    finally:
-        if stop is not None:
-            stop._attach(None)
-    return solver, outcome[0] if outcome else cp_model.UNKNOWN
+    return solver, search_in_worker(solver, model, stop)
 
 
 # --------------------------------------------------------------------------- what was done

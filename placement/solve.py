@@ -196,7 +196,8 @@ class StopRequest:
             if self._solver is not None:
                 self._solver.stop_search()
 
-    def _attach(self, solver: cp_model.CpSolver | None) -> None:
+    def attach(self, solver: cp_model.CpSolver | None) -> None:
+        """Let a request stop this search (None: the search has ended)."""
         with self._lock:
             self._solver = solver
             if solver is not None and self.reason is not None:
@@ -540,33 +541,64 @@ def _levels_to_decide(candidates: Candidates) -> list[int]:
 
 
 def _run(session: SolveSession, name: str) -> tuple[cp_model.CpSolver, StageResult]:
-    """One CP-SAT search, in a worker thread so that signal handlers can stop it.
-
-    CPython runs signal handlers only in the main thread and only between bytecodes; a
-    search running in C++ on the main thread would hold them back until it ends. Waiting
-    for a worker in short joins keeps the main thread responsive.
-    """
+    """One stage's CP-SAT search with the session's settings, clock and progress printer."""
     solver = cp_model.CpSolver()
     remaining = session.settings.time_limit_s - (time.monotonic() - session.started)
-    for key, value in session.settings.cp_sat_parameters(remaining).items():
-        setattr(solver.parameters, key, value)
+    set_parameters(solver, session.settings.cp_sat_parameters(remaining))
     stage_started = time.monotonic()
     callback = (
         _ProgressPrinter(name, session.progress, session.started) if session.progress else None
     )
+    status = search_in_worker(solver, session.built.model, session.stop, callback=callback)
+    has_solution = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    stage = StageResult(
+        name=name,
+        status=solver.status_name(status),
+        objective=solver.objective_value if has_solution else None,
+        bound=solver.best_objective_bound if has_solution else None,
+        wall_s=time.monotonic() - stage_started,
+    )
+    return solver, stage
+
+
+def set_parameters(solver: cp_model.CpSolver, parameters: dict[str, Any]) -> None:
+    """Set CP-SAT parameters by name; list-valued ones (e.g. ``subsolvers``) are replaced."""
+    for key, value in parameters.items():
+        if isinstance(value, list | tuple):
+            field = getattr(solver.parameters, key)
+            field.clear()
+            field.extend(value)
+        else:
+            setattr(solver.parameters, key, value)
+
+
+def search_in_worker(
+    solver: cp_model.CpSolver,
+    model: cp_model.CpModel,
+    stop: StopRequest | None,
+    *,
+    callback: cp_model.CpSolverSolutionCallback | None = None,
+) -> Any:
+    """Run one CP-SAT search in a worker thread so that signal handlers can stop it.
+
+    CPython runs signal handlers only in the main thread and only between bytecodes; a
+    search running in C++ on the main thread would hold them back until it ends. Waiting
+    for a worker in short joins keeps the main thread responsive. Returns the CP-SAT status
+    (``UNKNOWN`` when the search never returned).
+    """
     outcome: list[Any] = []
     worker = threading.Thread(
-        target=lambda: outcome.append(solver.solve(session.built.model, callback)),
+        target=lambda: outcome.append(solver.solve(model, callback)),
         name="cp-sat",
         daemon=True,
     )
-    if session.stop is not None:
-        session.stop._attach(solver)
+    if stop is not None:
+        stop.attach(solver)
     try:
         worker.start()
         while worker.is_alive():
             worker.join(0.05)
-            if session.stopped:
+            if stop is not None and stop.reason is not None:
                 # Repeated on purpose: a stop requested just before the search started
                 # would otherwise be lost when CP-SAT resets its limits at the start.
                 solver.stop_search()
@@ -577,18 +609,9 @@ def _run(session: SolveSession, name: str) -> tuple[cp_model.CpSolver, StageResu
         worker.join()
         raise
     finally:
-        if session.stop is not None:
-            session.stop._attach(None)
-    status = outcome[0] if outcome else cp_model.UNKNOWN
-    has_solution = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    stage = StageResult(
-        name=name,
-        status=solver.status_name(status),
-        objective=solver.objective_value if has_solution else None,
-        bound=solver.best_objective_bound if has_solution else None,
-        wall_s=time.monotonic() - stage_started,
-    )
-    return solver, stage
+        if stop is not None:
+            stop.attach(None)
+    return outcome[0] if outcome else cp_model.UNKNOWN
 
 
 def _read_solution(built: PlacementModel, solver: cp_model.CpSolver) -> dict[int, int]:

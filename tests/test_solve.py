@@ -464,3 +464,16 @@ def test_same_input_gives_same_plan(workers: int) -> None:
     assert provenance["time_limit_s"] == 20
     assert provenance["solver"].startswith("ortools-cp-sat ")
     assert first.scenario.sha256 == "test"
+
+
+def test_list_valued_cp_sat_parameters_can_be_set() -> None:
+    """``subsolvers`` and the like are repeated fields: they are replaced, not assigned."""
+    from ortools.sat.python import cp_model
+
+    from placement.solve import set_parameters
+
+    solver = cp_model.CpSolver()
+    set_parameters(solver, {"subsolvers": ["default_lp", "max_lp"], "num_workers": 2})
+    set_parameters(solver, {"subsolvers": ["max_lp"]})
+    assert list(solver.parameters.subsolvers) == ["max_lp"]
+    assert solver.parameters.num_workers == 2
