@@ -292,43 +292,33 @@ def solve(
     out = _output_path(output)
     what_if = WhatIf(sets=sets, pins=pins, forbids=forbids)
     with _stop_on_signals() as stop:
+        loaded, decisions = _load_what_if(
+            scenario, what_if, allow_personal_numbers=allow_personal_numbers
+        )
+        passphrase = _output_passphrase(encrypt, encrypted_input=_any_encrypted(scenario))
+        settings = SolveSettings(
+            time_limit_s=time_limit, seed=seed, workers=workers, reproducible=not fast_parallel
+        )
+        progress = None if quiet else (lambda line: click.echo(line, err=True))
+        result = solve_scenario(
+            loaded,
+            settings,
+            progress=progress,
+            stop=stop,
+            pins=decisions.pins,
+            forbids=decisions.forbids,
+        )
+        if not result.found_a_plan:
+            click.echo(
+                f"Interrupted by {result.interrupted} before any plan was found; nothing written.",
+                err=True,
+            )
+            sys.exit(_interrupted_exit_code(result.interrupted))
+        plan = plan_of(result, what_if)
         try:
-            loaded, decisions = _load_what_if(
-                scenario, what_if, allow_personal_numbers=allow_personal_numbers
-            )
-            passphrase = _plan_passphrase(scenario, encrypt)
-            settings = SolveSettings(
-                time_limit_s=time_limit, seed=seed, workers=workers, reproducible=not fast_parallel
-            )
-            progress = None if quiet else (lambda line: click.echo(line, err=True))
-            result = solve_scenario(
-                loaded,
-                settings,
-                progress=progress,
-                stop=stop,
-                pins=decisions.pins,
-                forbids=decisions.forbids,
-            )
-            if not result.found_a_plan:
-                click.echo(
-                    f"Interrupted by {result.interrupted} before any plan was found; "
-                    "nothing written.",
-                    err=True,
-                )
-                sys.exit(_interrupted_exit_code(result.interrupted))
-            plan = plan_of(result, what_if)
-            try:
-                write_plan(plan, out, passphrase=passphrase)
-            except OSError as error:
-                _cannot_write(output, error)
-        except KeyboardInterrupt:
-            click.echo("Interrupted again; stopped at once, nothing written.", err=True)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            # Leave without interpreter finalisation: OR-Tools may still hold native threads
-            # that abort the process ("terminate called ...") when destroyed at exit. Nothing
-            # is being written here: an interrupted atomic write has removed its temporary.
-            os._exit(EXIT_SIGINT)
+            write_plan(plan, out, passphrase=passphrase)
+        except OSError as error:
+            _cannot_write(output, error)
     if result.infeasible_reason is not None:
         click.echo(f"Infeasible: {result.infeasible_reason}", err=True)
         click.echo(f"Plan written to {out} (status infeasible)", err=True)
@@ -422,47 +412,41 @@ def alternatives(
     what_if = WhatIf(sets=sets, pins=pins, forbids=forbids)
     written: list[str] = []
     with _stop_on_signals() as stop:
+        loaded, decisions = _load_what_if(
+            scenario, what_if, allow_personal_numbers=allow_personal_numbers
+        )
+        passphrase = _output_passphrase(None, encrypted_input=_any_encrypted(scenario))
+        settings = SolveSettings(time_limit_s=time_limit, seed=seed, workers=workers)
+        progress = None if quiet else (lambda line: click.echo(line, err=True))
+        outcome = find_alternatives(
+            loaded,
+            k,
+            settings,
+            min_diff=min_diff,
+            pins=decisions.pins,
+            forbids=decisions.forbids,
+            progress=progress,
+            stop=stop,
+        )
         try:
-            loaded, decisions = _load_what_if(
-                scenario, what_if, allow_personal_numbers=allow_personal_numbers
-            )
-            passphrase = _plan_passphrase(scenario, None)
-            settings = SolveSettings(time_limit_s=time_limit, seed=seed, workers=workers)
-            progress = None if quiet else (lambda line: click.echo(line, err=True))
-            outcome = find_alternatives(
-                loaded,
-                k,
-                settings,
-                min_diff=min_diff,
-                pins=decisions.pins,
-                forbids=decisions.forbids,
-                progress=progress,
-                stop=stop,
-            )
-            try:
-                directory.mkdir(exist_ok=True)
-                if outcome.infeasible is not None:
-                    write_plan(
-                        plan_of(outcome.infeasible, what_if),
-                        directory / "plan-1.json",
-                        passphrase=passphrase,
-                    )
-                for alternative in outcome.plans:
-                    name = f"plan-{alternative.rank}.json"
-                    plan = plan_of(
-                        alternative.result,
-                        what_if,
-                        extra_provenance={"alternative": provenance_of(alternative, outcome)},
-                    )
-                    write_plan(plan, directory / name, passphrase=passphrase)
-                    written.append(name)
-            except OSError as error:
-                _cannot_write(output, error)
-        except KeyboardInterrupt:
-            click.echo("Interrupted again; stopped at once.", err=True)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(EXIT_SIGINT)  # see `solve`: OR-Tools threads may still be alive
+            directory.mkdir(exist_ok=True)
+            if outcome.infeasible is not None:
+                write_plan(
+                    plan_of(outcome.infeasible, what_if),
+                    directory / "plan-1.json",
+                    passphrase=passphrase,
+                )
+            for alternative in outcome.plans:
+                name = f"plan-{alternative.rank}.json"
+                plan = plan_of(
+                    alternative.result,
+                    what_if,
+                    extra_provenance={"alternative": provenance_of(alternative, outcome)},
+                )
+                write_plan(plan, directory / name, passphrase=passphrase)
+                written.append(name)
+        except OSError as error:
+            _cannot_write(output, error)
     if outcome.infeasible is not None:
         click.echo(f"Infeasible: {outcome.stopped_because}", err=True)
         click.echo(f"Plan written to {directory / 'plan-1.json'} (status infeasible)", err=True)
@@ -494,7 +478,8 @@ def _stop_on_signals() -> Iterator[StopRequest]:
 
     The first signal lets the running search return its best plan so far, which is then
     written (atomically) and marked ``feasible`` with the reason. A second signal raises
-    KeyboardInterrupt wherever the program is: nothing more is written.
+    KeyboardInterrupt wherever the program is: the process exits at once (130), nothing more
+    is written.
     """
     from placement.solve import StopRequest
 
@@ -508,23 +493,41 @@ def _stop_on_signals() -> Iterator[StopRequest]:
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield stop
+    except KeyboardInterrupt:
+        click.echo("Interrupted again; stopped at once, nothing more written.", err=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Leave without interpreter finalisation: OR-Tools may still hold native threads
+        # that abort the process ("terminate called ...") when destroyed at exit. Nothing is
+        # being written here: an interrupted atomic write has removed its temporary.
+        os._exit(EXIT_SIGINT)
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
 
 
-def _plan_passphrase(scenario: str, encrypt: bool | None) -> str | None:
-    """The passphrase to seal the plan with, or None for plain text; asked before solving."""
+def _output_passphrase(
+    encrypt: bool | None, *, encrypted_input: bool, source: str = "--encrypt"
+) -> str | None:
+    """The passphrase to seal an output with, or None for plain text; asked before any work.
+
+    ``encrypt`` is the user's --encrypt/--no-encrypt (None: not given); by default an output
+    is sealed when an input it is made from was, since it holds the same case data.
+    """
     from placement import crypto
 
-    if encrypt is None:
-        encrypt = crypto.is_encrypted_file(scenario)
-    if not encrypt:
+    if not (encrypted_input if encrypt is None else encrypt):
         return None
     try:
-        return crypto.passphrase_for_encryption(source="--encrypt")
+        return crypto.passphrase_for_encryption(source=source)
     except crypto.EncryptionError as error:
         _fail(error)
+
+
+def _any_encrypted(*paths: str) -> bool:
+    from placement import crypto
+
+    return any(crypto.is_encrypted_file(path) for path in paths)
 
 
 def _interrupted_exit_code(reason: str | None) -> int:
@@ -678,12 +681,13 @@ def compare(
         click.echo(text, nl=False)
     else:
         data = text.encode("utf-8")
-        sealed = any(crypto.is_encrypted_file(p) for p in [scenario, *plans])
-        if sealed:  # the comparison holds the plans' case data: keep it sealed like them
-            try:
-                data = crypto.encrypt(data, crypto.passphrase_for_encryption(source="--output"))
-            except crypto.EncryptionError as error:
-                _fail(error)
+        # the comparison holds the plans' case data: keep it sealed like them
+        passphrase = _output_passphrase(
+            None, encrypted_input=_any_encrypted(scenario, *plans), source="--output"
+        )
+        sealed = passphrase is not None
+        if passphrase is not None:
+            data = crypto.encrypt(data, passphrase)
         try:
             write_bytes_atomic(out, data)
         except OSError as error:
@@ -1094,14 +1098,7 @@ def report(
             plans.append(load_plan(path, allow_personal_numbers=allow_personal_numbers))
         except InputError as error:
             _fail(error)
-    if encrypt is None:
-        encrypt = any(crypto.is_encrypted_file(p) for p in [scenario, *plan_paths])
-    passphrase = None
-    if encrypt:
-        try:
-            passphrase = crypto.passphrase_for_encryption(source="--encrypt")
-        except crypto.EncryptionError as error:
-            _fail(error)
+    passphrase = _output_passphrase(encrypt, encrypted_input=_any_encrypted(scenario, *plan_paths))
     names = [Path(p).name for p in plan_paths]
     if len(set(names)) < len(names):
         names = [f"plan {k + 1}: {name}" for k, name in enumerate(names)]
@@ -1193,38 +1190,32 @@ def replay(
     out = _output_path(output)
     with _stop_on_signals() as stop:
         try:
-            try:
-                loaded = load_history(history, allow_personal_numbers=allow_personal_numbers)
-            except InputError as error:
-                _fail(error)
-            passphrase = _timeline_passphrase(encrypt, loaded.encrypted)
-            settings = ReplaySettings(
-                seed=seed,
-                step_budget=step_budget,
-                step_time_limit_s=time_limit,
-                hindsight=not no_hindsight,
+            loaded = load_history(history, allow_personal_numbers=allow_personal_numbers)
+        except InputError as error:
+            _fail(error)
+        passphrase = _output_passphrase(encrypt, encrypted_input=loaded.encrypted)
+        settings = ReplaySettings(
+            seed=seed,
+            step_budget=step_budget,
+            step_time_limit_s=time_limit,
+            hindsight=not no_hindsight,
+        )
+        progress = None if quiet else (lambda line: click.echo(line, err=True))
+        try:
+            result = replay_history(loaded, settings, stop=stop, progress=progress)
+        except InputError as error:
+            _fail(error)
+        if result.interrupted is not None:
+            click.echo(
+                f"Interrupted by {result.interrupted}; nothing written (a timeline is "
+                "only written whole).",
+                err=True,
             )
-            progress = None if quiet else (lambda line: click.echo(line, err=True))
-            try:
-                result = replay_history(loaded, settings, stop=stop, progress=progress)
-            except InputError as error:
-                _fail(error)
-            if result.interrupted is not None:
-                click.echo(
-                    f"Interrupted by {result.interrupted}; nothing written (a timeline is "
-                    "only written whole).",
-                    err=True,
-                )
-                sys.exit(_interrupted_exit_code(result.interrupted))
-            try:
-                write_timeline(result.timeline, out, passphrase=passphrase)
-            except OSError as error:
-                _cannot_write(output, error)
-        except KeyboardInterrupt:
-            click.echo("Interrupted again; stopped at once, nothing written.", err=True)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(EXIT_SIGINT)
+            sys.exit(_interrupted_exit_code(result.interrupted))
+        try:
+            write_timeline(result.timeline, out, passphrase=passphrase)
+        except OSError as error:
+            _cannot_write(output, error)
     if report is not None:
         click.echo(render_timeline(result.timeline, report), nl=False)  # type: ignore[arg-type]  # click.Choice guarantees a ReportFormat
     if not quiet:
@@ -1282,25 +1273,13 @@ def timeline(
     if out is None:
         click.echo(_escape_controls(text) if fmt != "html" else text, nl=False)
         return
-    passphrase = _timeline_passphrase(encrypt, crypto.is_encrypted_file(timeline_file))
+    passphrase = _output_passphrase(encrypt, encrypted_input=_any_encrypted(timeline_file))
     data = text.encode("utf-8")
     try:
         _write_output(str(out), crypto.encrypt(data, passphrase) if passphrase else data)
     except OSError as error:
         _cannot_write(str(out), error)
     click.echo(f"Timeline written to {out}" + (" (encrypted)" if passphrase else ""))
-
-
-def _timeline_passphrase(encrypt: bool | None, input_encrypted: bool) -> str | None:
-    """The passphrase to seal the timeline with, or None for plain text."""
-    from placement import crypto
-
-    if not (input_encrypted if encrypt is None else encrypt):
-        return None
-    try:
-        return crypto.passphrase_for_encryption(source="--encrypt")
-    except crypto.EncryptionError as error:
-        _fail(error)
 
 
 @main.command()
