@@ -236,6 +236,20 @@ def plan_areas(scenario: Scenario, plan: Plan) -> dict[int, int]:
     return areas
 
 
+def safety_margin(facts: Sequence[RuleFact]) -> float | None:
+    """The safety margin at a place: km beyond the required distance to the nearest threat,
+    a threatening territory or a kept-apart person; None when nothing threatens there."""
+    margins = [
+        f.value - f.required
+        for f in facts
+        if f.rule in ("threats", "keep_apart")
+        and f.value is not None
+        and f.required is not None
+        and not math.isinf(f.value)
+    ]
+    return min(margins) if margins else None
+
+
 def rule_facts(
     candidates: Candidates, areas_of: Mapping[int, int]
 ) -> dict[int, tuple[RuleFact, ...]]:

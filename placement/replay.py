@@ -48,7 +48,7 @@ from ortools.sat.python import cp_model
 from placement import crypto
 from placement.candidates import Candidates, Occupancy, PersonCandidates
 from placement.check import check_plan
-from placement.explain import RuleFact, rule_facts
+from placement.explain import RuleFact, rule_facts, safety_margin
 from placement.history import Event, History, World
 from placement.model import build_model
 from placement.objectives import THREAT_LEVELS, placed_at_level, score_parts, secondary_objective
@@ -277,23 +277,12 @@ def _where(person: str, area: int, scenario: Scenario) -> dict[str, Any]:
 
 
 def _margin(facts: Sequence[RuleFact]) -> float | None:
-    """Km beyond the required distance to the nearest threat: territory or kept-apart person.
-
-    Rounded down to 0.1 km (never overstated); None when nothing threatens the person.
-    """
+    """The safety margin (see ``explain.safety_margin``), rounded down to 0.1 km: never
+    overstated."""
     import math
 
-    margins = [
-        f.value - f.required
-        for f in facts
-        if f.rule in ("threats", "keep_apart")
-        and f.value is not None
-        and f.required is not None
-        and not math.isinf(f.value)
-    ]
-    if not margins:
-        return None
-    return math.floor(min(margins) * 10) / 10
+    margin = safety_margin(facts)
+    return None if margin is None else math.floor(margin * 10) / 10
 
 
 # --------------------------------------------------------------------------- repair

@@ -24,7 +24,13 @@ from typing import Any, Final
 
 from placement import __version__
 from placement.check import CheckReport, check_plan
-from placement.explain import PersonExplanation, PlanExplanation, explain_plan, floor_km
+from placement.explain import (
+    PersonExplanation,
+    PlanExplanation,
+    explain_plan,
+    floor_km,
+    safety_margin,
+)
 from placement.maps import (
     LINK_COLOUR,
     LOAD_CLASSES,
@@ -284,7 +290,7 @@ def _status_counts(scenario: Scenario, view: _PlanView) -> dict[str, Any]:
             counts["newly" if pending else "moved"] += 1
             if pending:
                 placed_levels[p.threat_level] += 1
-            margin = _safety_margin(scenario, p)
+            margin = _safety_margin(p)
             if margin is not None:
                 margins.append(margin)
     return {
@@ -295,20 +301,8 @@ def _status_counts(scenario: Scenario, view: _PlanView) -> dict[str, Any]:
     }
 
 
-def _safety_margin(scenario: Scenario, person: PersonExplanation) -> float | None:
-    """The project's safety margin: km beyond the required distance to the nearest threat
-    (a threatening territory, or a kept-apart person); None when nothing threatens."""
-    if person.here is None:
-        return None
-    margins = [
-        f.value - f.required
-        for f in person.here.facts
-        if f.rule in ("threats", "keep_apart")
-        and f.value is not None
-        and f.required is not None
-        and not math.isinf(f.value)
-    ]
-    return min(margins) if margins else None
+def _safety_margin(person: PersonExplanation) -> float | None:
+    return None if person.here is None else safety_margin(person.here.facts)
 
 
 def _verdict_html(report: CheckReport) -> str:
