@@ -987,6 +987,15 @@ def generate(
     from placement.generate import generate_history, generate_scenario, scenario_yaml
     from placement.plan import write_text_atomic
 
+    if not history:
+        context = click.get_current_context()
+        stray = [
+            f"--{name}"
+            for name in ("months", "events")
+            if context.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+        ]
+        if stray:
+            raise click.UsageError(f"{' and '.join(stray)} only apply with --history")
     out = _output_path(output)
     command = (
         f"placement generate --seed {seed} --networks {networks} --placed {placed} "

@@ -191,6 +191,23 @@ def test_schema_is_json_schema(runner: CliRunner) -> None:
     assert {"format", "policy", "capacity", "networks", "defectors"} <= set(schema["properties"])
 
 
+def test_schema_history_is_the_history_files_schema(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["schema", "--history"])
+    assert result.exit_code == EXIT_OK
+    schema = json.loads(result.stdout)
+    assert {"format", "scenario", "events"} <= set(schema["properties"])
+
+
+def test_history_only_options_without_history_are_a_usage_error(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "s.yaml"
+    result = runner.invoke(main, ["generate", "-o", str(out), "--months", "3", "--events", "2"])
+    assert result.exit_code == EXIT_INVALID
+    assert "--months and --events only apply with --history" in result.stderr
+    assert not out.exists()
+
+
 def test_usage_error_is_exit_2(runner: CliRunner, tiny: Path) -> None:
     result = runner.invoke(main, ["solve", str(tiny)])  # no -o
     assert result.exit_code == EXIT_INVALID
