@@ -8,7 +8,8 @@ one weighted sum of all levels had not closed its gap after 120 s: the LP bound 
 form is weak at the lower levels. A last stage maximises the secondary objective with every
 level's count fixed. Each stage starts from the previous stage's plan (a solution hint),
 completed: before a level's stage, people not yet placed are added greedily wherever every
-rule still holds (``_extend_greedily``). Only the start changes, never what is proven: on the
+rule still holds, moving one person of the plan to make room where that helps
+(``placement.hints``). Only the start changes, never what is proven: on the
 fine 12.5 km grid, seed 2, the last level had found its 9 placements one at a time (17 s);
 with the completed hint the whole solve took 12.6 s instead of 31.7 s (docs/benchmarks.md).
 Hinting the secondary stage's crowding variables too (a complete hint) made that stage slower
@@ -49,6 +50,7 @@ from typing import Any, Literal
 from ortools.sat.python import cp_model
 
 from placement.candidates import Candidates, Occupancy
+from placement.hints import complete_plan
 from placement.model import PlacementModel, build_model
 from placement.objectives import THREAT_LEVELS, placed_at_level, secondary_objective
 from placement.scenario import Scenario
@@ -632,7 +634,7 @@ def _stage_level(
     """
     built = session.built
     count = placed_at_level(built, level)
-    hint = _extend_greedily(built, hint)
+    hint = complete_plan(built.candidates, hint)
     found = _stage(session, name=f"placed at threat level {level}", objective=count, hint=hint)
     if found is None:
         return None
@@ -641,58 +643,6 @@ def _stage_level(
     placed = sum(1 for p in solution if people[p].threat_level == level)
     built.model.add(count == placed if optimal else count >= placed)
     return solution, optimal
-
-
-def _extend_greedily(built: PlacementModel, plan: dict[int, int]) -> dict[int, int]:
-    """The plan with more people added where every rule still holds, most threatened first.
-
-    Only a better start for the search (a solution hint): each level's stage starts from the
-    previous stage's plan, which places the people of this level only by chance. Each person
-    not yet placed goes to the first of their candidate areas, in area order, that keeps the
-    rules coupling pending people (housing left, same network, keep apart).
-    """
-    candidates = built.candidates
-    scenario = candidates.scenario
-    people = scenario.defectors
-    limit = scenario.policy.max_same_network_per_area
-    keep_apart_km = scenario.policy.keep_apart_km
-    distance = candidates.distance_km
-    partners = candidates.threats.keep_apart_partners
-    free = candidates.free_housing.copy()
-    members: dict[tuple[str, int], int] = {}
-
-    def there(network: str, area: int) -> int:
-        if (network, area) not in members:
-            already = candidates.placed_by_network.get(network)
-            members[network, area] = int(already[area]) if already is not None else 0
-        return members[network, area]
-
-    def settle(person: int, area: int) -> None:
-        free[area] -= people[person].household
-        for network in people[person].networks:
-            members[network, area] = there(network, area) + 1
-
-    extended = dict(plan)
-    for person, area in sorted(plan.items()):
-        settle(person, area)
-    waiting = sorted(
-        (p for p, c in candidates.people.items() if c.areas and p not in extended),
-        key=lambda p: (-people[p].threat_level, p),
-    )
-    for person in waiting:
-        defector = people[person]
-        near = [extended[q] for q in partners.get(person, ()) if q in extended]
-        for area in candidates.people[person].areas:
-            if free[area] < defector.household:
-                continue
-            if any(there(n, area) >= limit for n in defector.networks):
-                continue
-            if near and bool((distance[area, near] < keep_apart_km).any()):
-                continue
-            extended[person] = area
-            settle(person, area)
-            break
-    return extended
 
 
 def run_stage(

@@ -278,13 +278,14 @@ def test_keep_apart_from_list_next_to_rivalries() -> None:
 
 def test_greedy_hint_extension_keeps_every_rule() -> None:
     from placement.generate import generate_scenario
+    from placement.hints import complete_plan
     from placement.plan import plan_from_result
-    from placement.solve import _extend_greedily, start_session
+    from placement.solve import start_session
 
     document = generate_scenario(seed=3, networks=20, placed=100, pending=60)
     scenario = scenario_from_document(document, sha256="test")
     session = start_session(scenario)
-    extended = _extend_greedily(session.built, {})
+    extended = complete_plan(session.built.candidates, {})
     assert len(extended) > 30
     session.result.new_areas = extended
     report = check_plan(scenario, plan_from_result(session.result))
