@@ -11,11 +11,12 @@ takes the area. Nobody in the plan is ever left out, so the counts the earlier s
 still hold in the completed plan.
 
 Only the start of the search changes, never what is proven. Measured on generated instances
-(docs/benchmarks.md, "Latest changes"), primary objective only, before and after in one session:
-with nobody placed (seed 2) the level 2 start rose from 18 to 25 of 32 placements, and all five
-levels were proven in 44 s instead of 143 s (level 2: 25 s instead of 119 s, where CP-SAT had
-the bound 32 after 4 s and spent the rest finding plans); seeds 1 and 3 took 17 s and 13 s
-instead of 14 s and 18 s; national and fine 12.5 km instances were within noise (0.7-5.3 s).
+(docs/benchmarks.md, "How the solver got here"), primary objective only, before and after in
+one session: with nobody placed (seed 2) the level 2 start rose from 18 to 25 of 32
+placements, and all five levels were proven in 44 s instead of 143 s (level 2: 25 s instead of
+119 s, where CP-SAT had the bound 32 after 4 s and spent the rest finding plans); seeds 1 and 3
+took 17 s and 13 s instead of 14 s and 18 s; national and fine 12.5 km instances were within
+noise (0.7-5.3 s).
 """
 
 from __future__ import annotations

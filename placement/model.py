@@ -23,7 +23,7 @@ The keep-apart rule is encoded after domain filtering, in strengthened forms:
   of all of N's members with y at a. Which side plays N is chosen per rivalry, for fewer
   rows; pairs covered this way get no per-pair rows. Pairs that are only listed in
   ``keep_apart_from``, and every pair when the same-network limit is above 1, keep the
-  per-pair form. Measured (docs/benchmarks.md, "Latest changes"): 30-45% fewer keep-apart
+  per-pair form. Measured (docs/benchmarks.md, "How the solver got here"): 30-45% fewer keep-apart
   rows; fine 12.5 km grid, seed 2, 9.7 s instead of 12.6 s; with nobody placed no change.
 
 Objectives are linear in the same Booleans (see ``placement.objectives``).
