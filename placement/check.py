@@ -21,7 +21,6 @@ so a plan the checker accepts is one the contract accepts.
 
 from __future__ import annotations
 
-import difflib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from placement.geography import FloatMatrix
+from placement.names import close_matches, did_you_mean
 from placement.plan import Plan
 from placement.rules import RULES, RuleName
 from placement.scenario import Defector, Scenario
@@ -220,7 +220,7 @@ def _read_plan(scenario: Scenario, plan: Plan, report: CheckReport) -> list[_Pla
         places[person_id].append(place)
         area = geography.index_of(assignment.area)
         if area is None:
-            hint = _did_you_mean(geography.suggestions(assignment.area))
+            hint = did_you_mean(geography.suggestions(assignment.area))
             report.structural.append(
                 f"{place}: unknown area '{assignment.area}' for {person_id}{hint}"
             )
@@ -273,12 +273,7 @@ def _read_plan(scenario: Scenario, plan: Plan, report: CheckReport) -> list[_Pla
 
 
 def _unknown_defector(person_id: str, known: Mapping[str, int]) -> str:
-    hint = difflib.get_close_matches(person_id, list(known), n=3, cutoff=0.6)
-    return f"unknown defector '{person_id}'{_did_you_mean(hint)}"
-
-
-def _did_you_mean(candidates: list[str]) -> str:
-    return f" (did you mean {' or '.join(candidates)}?)" if candidates else ""
+    return f"unknown defector '{person_id}'{did_you_mean(close_matches(person_id, known))}"
 
 
 # --------------------------------------------------------------------------- the seven rules

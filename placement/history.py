@@ -43,6 +43,7 @@ from pydantic import (
 from placement import _yamlio, crypto
 from placement.errors import InputError, Problem
 from placement.geography import Geography
+from placement.names import HintBudget, did_you_mean
 from placement.scenario import (
     STANDARD_SERVICES,
     AreaRef,
@@ -422,7 +423,7 @@ def _top_level_problems(document: dict[str, Any]) -> list[Problem]:
         if key not in _TOP_KEYS:
             hint = difflib.get_close_matches(str(key), _TOP_KEYS, n=2, cutoff=0.6)
             problems.append(
-                Problem(_shown(key), f"unknown key '{_shown(key)}'{_did_you_mean(hint)}")
+                Problem(_shown(key), f"unknown key '{_shown(key)}'{did_you_mean(hint)}")
             )
     fmt = document.get("format")
     if "format" not in document:
@@ -552,7 +553,7 @@ class _Checker:
     left: dict[str, str] = field(default_factory=dict)
     """Defector id -> the place of the event where they left."""
     arrived: dict[str, str] = field(default_factory=dict)
-    hints: int = 0
+    budget: HintBudget = field(default_factory=HintBudget)
 
     def __post_init__(self) -> None:
         self.world = World(self.start_document)
@@ -610,27 +611,15 @@ class _Checker:
         self.problems.append(Problem(place, message))
 
     def _hint(self, name: str, known: Iterable[str]) -> str:
-        self.hints += 1
-        if self.hints > 50:
-            return ""
-        return _did_you_mean(difflib.get_close_matches(name, list(known), n=3, cutoff=0.6))
+        return self.budget.hint(name, known)
 
     def _area(self, reference: str, place: str) -> str | None:
-        index = self.geography.index_of(reference)
-        if index is None:
-            self.hints += 1
-            hint = self.geography.suggestions(reference) if self.hints <= 50 else []
-            self._problem(place, f"unknown area '{reference}'{_did_you_mean(hint)}")
-            return None
-        return self.geography.ids[index]
+        index = self.budget.area(self.geography, reference, place, self.problems)
+        return None if index is None else self.geography.ids[index]
 
     def _areas(self, references: Sequence[str], place: str) -> list[str]:
-        found = []
-        for position, reference in enumerate(references):
-            area = self._area(reference, f"{place}[{position}]")
-            if area is not None:
-                found.append(area)
-        return found
+        found = self.budget.areas(self.geography, references, place, self.problems)
+        return [self.geography.ids[index] for index in found]
 
     def _known_network(self, network: str, place: str) -> bool:
         if self.world.network(network) is None:
@@ -873,10 +862,6 @@ def _document_order(problem: Problem) -> tuple[Any, ...]:
         number = int(parts[1][0]) if len(parts) > 1 and parts[1][0] else -1
         return (section, number)
     return (section, 0)  # a stable sort keeps the scenario's own order
-
-
-def _did_you_mean(candidates: Sequence[str]) -> str:
-    return f" (did you mean {' or '.join(candidates)}?)" if candidates else ""
 
 
 def _shown(value: Any) -> str:

@@ -31,6 +31,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from placement import _yamlio
 from placement.errors import InputError, Problem
 from placement.geography import SWEDEN_MUNICIPALITIES, FloatMatrix, Geography, load_geography
+from placement.names import HintBudget, close_matches, did_you_mean
 from placement.personal import personal_number_problems
 
 SCENARIO_FORMAT: Final = "placement-scenario/1"
@@ -44,8 +45,6 @@ STANDARD_SERVICES: tuple[str, ...] = (
     "youth_services",
 )
 YOUTH_SERVICE = "youth_services"
-#: "Did you mean" hints are given for this many unknown names per file, then left out.
-MAX_HINTS = 50
 
 
 def _area_reference(value: Any) -> Any:
@@ -508,7 +507,7 @@ class _Resolver:
         self.problems = problems
         self.positions = positions or {}
         self.services = tuple(dict.fromkeys([*STANDARD_SERVICES, *spec.services]))
-        self.hints_given = 0
+        self.budget = HintBudget()
 
     def numbered(self, key: str, specs: Sequence[Any]) -> Iterable[tuple[int, Any]]:
         """Each item with its position in the file (a salvaged list may have dropped some)."""
@@ -516,39 +515,19 @@ class _Resolver:
             return zip(self.positions[key], specs, strict=True)
         return enumerate(specs)
 
-    def _hint_budget(self) -> bool:
-        """Whether a "did you mean" hint may still be computed.
-
-        Each costs up to milliseconds (more against thousands of ids); a hostile file with
-        100,000 unknown names must not take minutes. Past ``MAX_HINTS`` names go without.
-        """
-        self.hints_given += 1
-        return self.hints_given <= MAX_HINTS
-
     def close_matches(self, name: str, known: Sequence[str]) -> list[str]:
-        if not self._hint_budget():
-            return []
-        return difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+        return close_matches(name, known) if self.budget.allows() else []
 
     def area(self, reference: str, place: str) -> int | None:
-        index = self.geography.index_of(reference)
-        if index is None:
-            hint = self.geography.suggestions(reference) if self._hint_budget() else []
-            self.problems.append(Problem(place, f"unknown area '{reference}'{_did_you_mean(hint)}"))
-        return index
+        return self.budget.area(self.geography, reference, place, self.problems)
 
     def areas(self, references: Iterable[str], place: str) -> list[int]:
-        found = []
-        for position, reference in enumerate(references):
-            index = self.area(reference, f"{place}[{position}]")
-            if index is not None:
-                found.append(index)
-        return found
+        return self.budget.areas(self.geography, references, place, self.problems)
 
     def service(self, name: str, place: str) -> None:
         if name not in self.services:
             hint = self.close_matches(name, self.services)
-            self.problems.append(Problem(place, f"unknown service '{name}'{_did_you_mean(hint)}"))
+            self.problems.append(Problem(place, f"unknown service '{name}'{did_you_mean(hint)}"))
 
     def resolve(self, *, sha256: str, source: str) -> Scenario:
         offers = self._offers()
@@ -624,7 +603,7 @@ class _Resolver:
                     elif other not in first_at:
                         hint = self.close_matches(other, known)
                         self.problems.append(
-                            Problem(place, f"unknown network '{other}'{_did_you_mean(hint)}")
+                            Problem(place, f"unknown network '{other}'{did_you_mean(hint)}")
                         )
                     else:
                         table[net.id].add(other)
@@ -680,7 +659,7 @@ class _Resolver:
                 elif other not in first_at:
                     hint = self.close_matches(other, known_people)
                     self.problems.append(
-                        Problem(place, f"unknown defector '{other}'{_did_you_mean(hint)}")
+                        Problem(place, f"unknown defector '{other}'{did_you_mean(hint)}")
                     )
                 elif first_at[person.id] == position:
                     apart[person.id].add(other)
@@ -694,7 +673,7 @@ class _Resolver:
                     self.problems.append(
                         Problem(
                             f"{place}.networks[{net_pos}]",
-                            f"unknown network '{net}'{_did_you_mean(hint)}",
+                            f"unknown network '{net}'{did_you_mean(hint)}",
                         )
                     )
             needs = set(person.needs)
@@ -760,12 +739,6 @@ def _document_order(problem: Problem) -> tuple[Any, ...]:
     return (section, key)
 
 
-def _did_you_mean(candidates: Sequence[str]) -> str:
-    if not candidates:
-        return ""
-    return " (did you mean " + " or ".join(candidates) + "?)"
-
-
 # --------------------------------------------------------------------------- pydantic errors
 
 
@@ -794,7 +767,7 @@ def pydantic_problems(error: ValidationError, model: type[BaseModel]) -> list[Pr
             key = str(location[-1]) if location else ""
             allowed = _allowed_keys(model, location[:-1])
             hint = difflib.get_close_matches(key, allowed, n=2, cutoff=0.6)
-            message = f"unknown key '{key}'{_did_you_mean(hint)}"
+            message = f"unknown key '{key}'{did_you_mean(hint)}"
         elif kind == "missing":
             message = "required key is missing"
         elif kind == "literal_error" and location == ["format"]:

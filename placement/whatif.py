@@ -23,7 +23,6 @@ naming the option and the nearest valid names.
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from pydantic import BaseModel
 from placement import _yamlio
 from placement.errors import InputError, Problem
 from placement.geography import SWEDEN_MUNICIPALITIES, Geography, load_geography
+from placement.names import close_matches, did_you_mean
 from placement.plan import Plan
 from placement.scenario import (
     AreaCapacity,
@@ -186,8 +186,7 @@ def apply_sets(
 
 
 def _did_you_mean(name: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
-    return f" (did you mean {' or '.join(close)}?)" if close else ""
+    return did_you_mean(close_matches(name, known))
 
 
 def _fields(model: type[BaseModel], *, without: Sequence[str] = ()) -> list[str]:
