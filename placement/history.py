@@ -54,6 +54,7 @@ from placement.scenario import (
     Scenario,
     Text,
     pydantic_problems,
+    read_scenario_file,
     refuse_personal_numbers,
     scenario_from_document,
 )
@@ -497,19 +498,8 @@ def _start_scenario(
         return None, None, False
     scenario_path = path.parent / value
     try:
-        raw = _yamlio.read_bytes(scenario_path)
-        document, parse_problems = _yamlio.parse(raw, scenario_path)
-        if document is None:
-            raise InputError(str(scenario_path), parse_problems)
-        if not allow_personal_numbers:
-            refuse_personal_numbers(document, str(scenario_path))
-        scenario = scenario_from_document(
-            document,
-            sha256=hashlib.sha256(raw).hexdigest(),
-            source=str(scenario_path),
-            base_dir=scenario_path.parent,
-            parse_problems=parse_problems,
-            allow_personal_numbers=True,
+        scenario, document, raw = read_scenario_file(
+            scenario_path, allow_personal_numbers=allow_personal_numbers
         )
     except InputError as error:
         problems.extend(Problem("scenario", f"{value}: {p}") for p in error.problems)

@@ -291,12 +291,29 @@ def load_scenario(
     A value that looks like a Swedish personal identity number is refused (see
     ``placement.personal``) unless ``allow_personal_numbers``.
     """
+    scenario, _, _ = read_scenario_file(
+        path, geography=geography, allow_personal_numbers=allow_personal_numbers
+    )
+    return scenario
+
+
+def read_scenario_file(
+    path: str | Path,
+    *,
+    geography: Geography | None = None,
+    allow_personal_numbers: bool = False,
+) -> tuple[Scenario, Any, bytes]:
+    """``load_scenario``, also returning the parsed document and the file's bytes.
+
+    For readers that keep the document (a history replays events on it) or must know
+    whether the file was encrypted.
+    """
     path = Path(path)
     raw_bytes = _yamlio.read_bytes(path)
     document, problems = _yamlio.parse(raw_bytes, path)
     if problems and document is None:
         raise InputError(str(path), problems)
-    return scenario_from_document(
+    scenario = scenario_from_document(
         document,
         sha256=hashlib.sha256(raw_bytes).hexdigest(),
         source=str(path),
@@ -305,6 +322,7 @@ def load_scenario(
         parse_problems=problems,
         allow_personal_numbers=allow_personal_numbers,
     )
+    return scenario, document, raw_bytes
 
 
 def load_scenario_with_case(
