@@ -37,19 +37,10 @@ from placement.check import check_plan
 from placement.objectives import CROWDING_POINTS, THREAT_LEVELS, safety_margin_km, score_parts
 from placement.plan import Assignment, Plan, ScenarioRef, Unplaced
 from placement.scenario import Scenario
-from placement.solve import SolveSettings, solve_scenario
+from placement.solve import SolveSettings, StageResult, solve_scenario
 from placement.threats import Threats
 
 PEERS = ("placement", "greedy", "highs", "naive")
-
-
-@dataclass
-class Stage:
-    name: str
-    status: str
-    objective: float | None
-    bound: float | None
-    wall_s: float
 
 
 @dataclass
@@ -60,7 +51,7 @@ class PeerResult:
     new_areas: dict[int, int]
     build_s: float
     solve_s: float
-    stages: list[Stage] = field(default_factory=list)
+    stages: list[StageResult] = field(default_factory=list)
     status: str = "feasible"
     """``optimal`` (every stage proven), ``feasible`` or ``heuristic`` (greedy)."""
     primary_optimal: bool = False
@@ -80,7 +71,7 @@ def run_placement(scenario: Scenario, *, time_limit_s: float) -> PeerResult:
         new_areas=dict(result.new_areas),
         build_s=result.build_s,
         solve_s=total - result.build_s,
-        stages=[Stage(s.name, s.status, s.objective, s.bound, s.wall_s) for s in result.stages],
+        stages=list(result.stages),
         status=result.status,
         primary_optimal=result.primary_optimal,
         model_size=dict(result.model_size),
@@ -413,7 +404,9 @@ def _lexicographic(
         tick = time.monotonic()
         status, value, bound, solution = backend.solve(time_limit_s - (tick - started))
         result.stages.append(
-            Stage(f"placed at threat level {level}", status, value, bound, time.monotonic() - tick)
+            StageResult(
+                f"placed at threat level {level}", status, value, bound, time.monotonic() - tick
+            )
         )
         if value is None:
             proven = False
@@ -430,7 +423,9 @@ def _lexicographic(
         tick = time.monotonic()
         status, value, bound, solution = backend.solve(time_limit_s - (tick - started))
         result.stages.append(
-            Stage("margins, waits, wishes, spread", status, value, bound, time.monotonic() - tick)
+            StageResult(
+                "margins, waits, wishes, spread", status, value, bound, time.monotonic() - tick
+            )
         )
         if value is not None:
             values = solution
