@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 
 from ortools.sat.python import cp_model
 
-from placement.objectives import placed_at_level, secondary_objective
+from placement.objectives import THREAT_LEVELS, placed_at_level, secondary_objective
 from placement.scenario import Scenario
 from placement.solve import (
     Progress,
@@ -222,8 +222,6 @@ def provenance_of(alternative: Alternative, outcome: Alternatives) -> dict[str, 
 
 def render_alternatives(outcome: Alternatives, files: list[str]) -> str:
     """The summary table the CLI prints: one row per plan, best first."""
-    from placement.objectives import THREAT_LEVELS
-
     lines: list[str] = []
     if outcome.plans:
         first = outcome.plans[0].result

@@ -57,6 +57,7 @@ from placement.scenario import (
     read_scenario_file,
     refuse_personal_numbers,
     scenario_from_document,
+    short_repr,
 )
 
 HISTORY_FORMAT: Final = "placement-history/1"
@@ -430,7 +431,7 @@ def _top_level_problems(document: dict[str, Any]) -> list[Problem]:
     if "format" not in document:
         problems.append(Problem("format", "required key is missing"))
     elif fmt != HISTORY_FORMAT:
-        problems.append(Problem("format", f"expected '{HISTORY_FORMAT}', got {_short(fmt)}"))
+        problems.append(Problem("format", f"expected '{HISTORY_FORMAT}', got {short_repr(fmt)}"))
     try:
         _NameOnly.model_validate({"name": document.get("name")})
     except ValidationError as error:
@@ -439,7 +440,7 @@ def _top_level_problems(document: dict[str, Any]) -> list[Problem]:
         problems.append(Problem("scenario", "required key is missing"))
     events = document.get("events", [])
     if not isinstance(events, list):
-        problems.append(Problem("events", f"must be a list of events (got {_short(events)})"))
+        problems.append(Problem("events", f"must be a list of events (got {short_repr(events)})"))
     return problems
 
 
@@ -453,7 +454,7 @@ def _event_specs(events: Any, problems: list[Problem]) -> list[tuple[int, EventS
     for position, item in enumerate(events if isinstance(events, list) else []):
         place = f"events[{position}]"
         if not isinstance(item, dict):
-            problems.append(Problem(place, f"an event must be a mapping (got {_short(item)})"))
+            problems.append(Problem(place, f"an event must be a mapping (got {short_repr(item)})"))
             continue
         try:
             valid.append((position, EventSpec.model_validate(item)))
@@ -492,7 +493,8 @@ def _start_scenario(
     if not isinstance(value, str) or not value.strip():
         problems.append(
             Problem(
-                "scenario", f"must be a scenario file's path or a scenario (got {_short(value)})"
+                "scenario",
+                f"must be a scenario file's path or a scenario (got {short_repr(value)})",
             )
         )
         return None, None, False
@@ -807,7 +809,7 @@ class _Checker:
                 self._problem(
                     where,
                     "for an arrival, actual is the area where the person was in fact placed "
-                    f"(or null); got {_short(value)}",
+                    f"(or null); got {short_repr(value)}",
                 )
                 return None
             area = self._area(value, where)
@@ -816,7 +818,7 @@ class _Checker:
             self._problem(
                 where,
                 "actual is a mapping of defector id to the area they were in fact moved to "
-                f"(or null); got {_short(value)}",
+                f"(or null); got {short_repr(value)}",
             )
             return None
         found: dict[str, str | None] = {}
@@ -830,7 +832,9 @@ class _Checker:
             if area is None:
                 found[person] = None
             elif not isinstance(area, str):
-                self._problem(key, f"an area must be a name or a quoted code (got {_short(area)})")
+                self._problem(
+                    key, f"an area must be a name or a quoted code (got {short_repr(area)})"
+                )
             else:
                 resolved = self._area(area, key)
                 if resolved is not None:
@@ -857,12 +861,6 @@ def _document_order(problem: Problem) -> tuple[Any, ...]:
 def _shown(value: Any) -> str:
     text = str(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _short(value: Any) -> str:
-    from placement.scenario import _short as short
-
-    return short(value)
 
 
 def history_json_schema() -> dict[str, Any]:

@@ -20,6 +20,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 from typing import Any, Final
 
 from placement import __version__
@@ -628,8 +629,6 @@ def _checks(views: Sequence[_PlanView]) -> str:
 
 
 def _provenance(scenario: Scenario, views: Sequence[_PlanView]) -> str:
-    from pathlib import Path
-
     rows = [
         ["scenario", _e(scenario.name or "(unnamed)")],
         ["scenario file", _e(Path(scenario.source).name)],

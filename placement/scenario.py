@@ -790,11 +790,11 @@ def pydantic_problems(error: ValidationError, model: type[BaseModel]) -> list[Pr
             message = "required key is missing"
         elif kind == "literal_error" and location == ["format"]:
             expected = item.get("ctx", {}).get("expected", repr(SCENARIO_FORMAT))
-            message = f"expected {expected}, got {_short(item['input'])}"
+            message = f"expected {expected}, got {short_repr(item['input'])}"
         elif kind == "value_error":
             message = str(item["ctx"]["error"]) if "ctx" in item else item["msg"]
         else:
-            message = f"{item['msg']} (got {_short(item.get('input'))})"
+            message = f"{item['msg']} (got {short_repr(item.get('input'))})"
         problems.append(Problem(format_place(location), message))
     return problems
 
@@ -804,7 +804,8 @@ _REPR.maxlevel = 3
 _REPR.maxstring = _REPR.maxother = 60
 
 
-def _short(value: Any) -> str:
+def short_repr(value: Any) -> str:
+    """The value as in a message: its repr, at most 60 characters."""
     # reprlib, not repr: a YAML alias bomb is a small graph of shared lists whose full repr
     # would be billions of characters long.
     text = _REPR.repr(value)

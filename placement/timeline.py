@@ -23,6 +23,7 @@ from placement.errors import InputError
 from placement.objectives import THREAT_LEVELS
 from placement.plan import read_json_object, verify_digest
 from placement.replay import comparison_text
+from placement.scenario import pydantic_problems
 
 TIMELINE_FORMAT = "placement-timeline/1"
 
@@ -157,8 +158,6 @@ def load_timeline(
 
     Raises ``InputError`` listing every structural problem with its place.
     """
-    from placement.scenario import pydantic_problems
-
     path = Path(path)
     document, problems = read_json_object(
         path, what="a timeline", allow_personal_numbers=allow_personal_numbers

@@ -42,6 +42,7 @@ from placement.scenario import (
     NetworkSpec,
     Policy,
     Scenario,
+    load_scenario,
     scenario_from_document,
 )
 
@@ -117,8 +118,6 @@ def load_scenario_what_if(
     raw = _yamlio.read_bytes(path)
     document, problems = _yamlio.parse(raw, path)
     if document is None or problems or not isinstance(document, dict):
-        from placement.scenario import load_scenario
-
         # Report the file's own problems exactly as a plain load would.
         return load_scenario(path, allow_personal_numbers=allow_personal_numbers)
     changed, places = apply_sets(document, sets, base_dir=path.parent)
