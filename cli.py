@@ -109,6 +109,13 @@ def _load_scenario(path: str, *, allow_personal_numbers: bool = False) -> Any:
         _fail(error)
 
 
+SOLVER_SEED_OPTION = click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Random seed of the solver; recorded in what is written (plan or timeline).",
+)
 ALLOW_PERSONAL_NUMBERS_OPTION = click.option(
     "--allow-personal-numbers",
     is_flag=True,
@@ -233,13 +240,7 @@ def _interactive() -> bool:
     show_default=True,
     help="Wall-clock seconds for the whole solve.",
 )
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Random seed of the solver; recorded in the plan.",
-)
+@SOLVER_SEED_OPTION
 @click.option(
     "--workers",
     type=click.IntRange(min=1, max=64),
@@ -370,8 +371,14 @@ def solve(
     show_default=True,
     help="Wall-clock seconds per plan (the primary stages count against the first).",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--workers", type=click.IntRange(min=1, max=64), default=1, show_default=True)
+@SOLVER_SEED_OPTION
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=64),
+    default=1,
+    show_default=True,
+    help="Solver threads; runs stay reproducible (interleaved search).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print no summary and no progress.")
 @_what_if_options
 @ALLOW_PERSONAL_NUMBERS_OPTION
@@ -923,8 +930,20 @@ def _write_output(output: str, data: bytes) -> None:
     type=click.Path(dir_okay=False),
     help="Where to write the scenario: YAML, or JSON when the name ends in .json.",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--networks", type=click.IntRange(min=1, max=10_000), default=40, show_default=True)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the generator: the same seed and arguments give the same file.",
+)
+@click.option(
+    "--networks",
+    type=click.IntRange(min=1, max=10_000),
+    default=40,
+    show_default=True,
+    help="Criminal networks, with territories, feuds and alliances.",
+)
 @click.option(
     "--placed",
     type=click.IntRange(min=0, max=100_000),
@@ -1155,7 +1174,7 @@ def report(
     show_default=True,
     help="Wall-clock cap per date; a guard only (a cut search is marked feasible).",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@SOLVER_SEED_OPTION
 @click.option("--no-hindsight", is_flag=True, help="Skip the offline-optimum comparison.")
 @click.option("-q", "--quiet", is_flag=True, help="Print no summary and no progress.")
 @click.option(
@@ -1240,6 +1259,7 @@ def replay(
     type=click.Choice(["text", "markdown", "html"]),
     default="text",
     show_default=True,
+    help="Plain text, markdown (for reports), or a self-contained HTML page.",
 )
 @click.option("-o", "--output", help="Write to this file (atomically) instead of printing.")
 @click.option(

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -322,3 +323,13 @@ def test_generate_impossible_request_is_exit_2(runner: CliRunner, tmp_path: Path
     assert result.exit_code == EXIT_INVALID
     assert "could not place" in result.stderr
     assert not out.exists()
+
+
+def test_every_option_of_every_command_has_help_text() -> None:
+    missing = [
+        f"{name} {param.opts[0]}"
+        for name, command in sorted(main.commands.items())
+        for param in command.params
+        if isinstance(param, click.Option) and not (param.help or "").strip()
+    ]
+    assert not missing, missing
