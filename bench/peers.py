@@ -17,9 +17,12 @@ Used by ``bench/benchmark.py`` (never by the library or its timed tests):
   (pair, area).
 
 The MIP and naive models are written from ``placement.candidates`` (the candidate areas) and
-mirror ``placement.model`` and ``placement.objectives`` constraint by constraint; the secondary
-objective's coefficients come from ``placement.objectives.score_parts``. Every plan, whoever
-made it, is judged by ``placement.check.check_plan``.
+mirror ``placement.model`` and ``placement.objectives`` constraint by constraint, except one:
+keep-apart is one row per (pair, area) in the MIP and one clause per (pair, area, area) in the
+naive model, where ``placement.model`` groups the pairs of a rivalry into one row per
+(network, area, rival person) when ``max_same_network_per_area`` is 1 (the default). The
+secondary objective's coefficients come from ``placement.objectives.score_parts``. Every plan,
+whoever made it, is judged by ``placement.check.check_plan``.
 """
 
 from __future__ import annotations
