@@ -22,7 +22,7 @@ so a plan the checker accepts is one the contract accepts.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from placement.geography import FloatMatrix
-from placement.names import close_matches, did_you_mean
+from placement.names import HintBudget, did_you_mean
 from placement.plan import Plan
 from placement.rules import RULES, RuleName
 from placement.scenario import Defector, Scenario
@@ -204,6 +204,7 @@ def _read_plan(scenario: Scenario, plan: Plan, report: CheckReport) -> list[_Pla
     known = scenario.defector_index
     places: dict[str, list[str]] = defaultdict(list)
     chosen: dict[str, int] = {}
+    budget = HintBudget()  # a hostile plan with 100,000 unknown names must not take minutes
 
     if plan.scenario.sha256 and scenario.sha256 and plan.scenario.sha256 != scenario.sha256:
         report.warnings.append(
@@ -215,12 +216,14 @@ def _read_plan(scenario: Scenario, plan: Plan, report: CheckReport) -> list[_Pla
         place = f"assignments[{position}]"
         person_id = assignment.defector
         if person_id not in known:
-            report.structural.append(f"{place}: {_unknown_defector(person_id, known)}")
+            report.structural.append(
+                f"{place}: unknown defector '{person_id}'{budget.hint(person_id, known)}"
+            )
             continue
         places[person_id].append(place)
         area = geography.index_of(assignment.area)
         if area is None:
-            hint = did_you_mean(geography.suggestions(assignment.area))
+            hint = did_you_mean(geography.suggestions(assignment.area)) if budget.allows() else ""
             report.structural.append(
                 f"{place}: unknown area '{assignment.area}' for {person_id}{hint}"
             )
@@ -237,7 +240,9 @@ def _read_plan(scenario: Scenario, plan: Plan, report: CheckReport) -> list[_Pla
         place = f"unplaced[{position}]"
         person_id = unplaced.defector
         if person_id not in known:
-            report.structural.append(f"{place}: {_unknown_defector(person_id, known)}")
+            report.structural.append(
+                f"{place}: unknown defector '{person_id}'{budget.hint(person_id, known)}"
+            )
             continue
         places[person_id].append(place)
         placed_in = scenario.defector(person_id).placed_in
@@ -270,10 +275,6 @@ def _read_plan(scenario: Scenario, plan: Plan, report: CheckReport) -> list[_Pla
             )
         placements.append(_Placement(person, area, staying=area == person.placed_in))
     return placements
-
-
-def _unknown_defector(person_id: str, known: Mapping[str, int]) -> str:
-    return f"unknown defector '{person_id}'{did_you_mean(close_matches(person_id, known))}"
 
 
 # --------------------------------------------------------------------------- the seven rules

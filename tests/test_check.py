@@ -486,6 +486,17 @@ def test_unknown_area_is_structural() -> None:
     ]
 
 
+def test_did_you_mean_hints_stop_after_the_budget() -> None:
+    from placement.names import MAX_HINTS
+
+    unknown = {f"D{n:04d}": UMEA for n in range(100, 100 + MAX_HINTS + 10)}
+    report = check_plan(structure_scenario(), make_plan(unknown))
+    named = [line for line in report.structural if "unknown defector" in line]
+    assert len(named) == MAX_HINTS + 10  # every unknown name is still named
+    hinted = [line for line in named if "did you mean" in line]
+    assert len(hinted) == MAX_HINTS
+
+
 def test_area_names_are_accepted_for_hand_edited_plans() -> None:
     plan = make_plan({"D001": "umeå", "D002": "Stockholm", "D003": GOTEBORG})
     assert check_plan(structure_scenario(), plan).ok
