@@ -42,7 +42,7 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from placement.objectives import THREAT_LEVELS  # noqa: E402  # after the path set-up above
+from placement.objectives import THREAT_LEVELS, secondary_points  # noqa: E402  # after the path set-up above
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def child(instance: Path, peer: str, time_limit_s: float) -> dict[str, Any]:
         "placed": {
             str(k): v for k, v in peers.placed_per_level(scenario, result.new_areas).items()
         },
-        "secondary": peers.secondary_value(Candidates(scenario), result.new_areas),
+        "secondary": secondary_points(Candidates(scenario), result.new_areas),
         "violations": judged,
         "model_size": result.model_size,
         "stages": [

@@ -470,16 +470,6 @@ def placed_per_level(scenario: Scenario, new_areas: Mapping[int, int]) -> dict[i
     return counts
 
 
-def secondary_value(candidates: Candidates, new_areas: Mapping[int, int]) -> int:
-    """The secondary objective of any plan, as ``placement.objectives`` scores it."""
-    total = 0
-    newcomers: dict[int, int] = {}
-    for index, area in new_areas.items():
-        total += score_parts(candidates, candidates.people[index], area).total
-        newcomers[area] = newcomers.get(area, 0) + 1
-    return total - CROWDING_POINTS * sum(n - 1 for n in newcomers.values())
-
-
 def as_plan(scenario: Scenario, new_areas: Mapping[int, int], *, status: str) -> Plan:
     """A minimal plan document: everyone placed before stays, pending people as decided."""
     assignments: list[Assignment] = []

@@ -45,7 +45,7 @@ from typing import Any, Final, Literal
 from placement.candidates import Candidates, Occupancy
 from placement.check import check_plan
 from placement.explain import plan_areas
-from placement.objectives import CROWDING_POINTS, THREAT_LEVELS, score_parts
+from placement.objectives import THREAT_LEVELS, secondary_points
 from placement.plan import Plan, verify_digest
 from placement.scenario import Scenario
 from placement.threats import Threats
@@ -455,7 +455,7 @@ def _figures(scenario: Scenario, candidates: Candidates, plan: Plan, label: str)
         waits=waits,
         preferences_met=preferences_met,
         moves=moves,
-        secondary_points=_secondary_points(candidates, by_plan),
+        secondary_points=secondary_points(candidates, by_plan),
         check_ok=report.ok,
         structural=tuple(report.structural),
         violations=tuple(v.message for v in report.violations),
@@ -463,19 +463,6 @@ def _figures(scenario: Scenario, candidates: Candidates, plan: Plan, label: str)
         outcomes=outcomes,
         broken={who: tuple(sorted(rules)) for who, rules in broken.items()},
     )
-
-
-def _secondary_points(candidates: Candidates, by_plan: Mapping[int, int]) -> int:
-    """The solver's secondary objective for the pending people the plan places."""
-    total = 0
-    newcomers: dict[int, int] = {}
-    for index, area in by_plan.items():
-        person = candidates.people.get(index)
-        if person is None:
-            continue  # a moved, already placed person: not part of the solver's objective
-        total += score_parts(candidates, person, area).total
-        newcomers[area] = newcomers.get(area, 0) + 1
-    return total - CROWDING_POINTS * sum(n - 1 for n in newcomers.values())
 
 
 def _differences(

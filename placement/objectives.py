@@ -74,6 +74,25 @@ def score_parts(candidates: Candidates, person: PersonCandidates, area: int) -> 
     )
 
 
+def secondary_points(candidates: Candidates, new_areas: Mapping[int, int]) -> int:
+    """The secondary objective's value for a plan: newly placed person -> area.
+
+    The same points ``secondary_objective`` gives the solver, computed from the plan alone, so
+    plans of any origin (another stage, another solver, a file) can be compared. People not
+    pending in ``candidates`` (e.g. an already placed person a what-if moved) are not part of
+    the objective and are skipped.
+    """
+    total = 0
+    newcomers: dict[int, int] = {}
+    for index, area in new_areas.items():
+        person = candidates.people.get(index)
+        if person is None:
+            continue
+        total += score_parts(candidates, person, area).total
+        newcomers[area] = newcomers.get(area, 0) + 1
+    return total - CROWDING_POINTS * sum(n - 1 for n in newcomers.values())
+
+
 def secondary_objective(built: PlacementModel) -> cp_model.LinearExpr:
     candidates = built.candidates
     terms: list[cp_model.LinearExprT] = []
