@@ -6,14 +6,24 @@ its level and then holds that number fixed for the later stages. Measured on gen
 instances (100 networks, 1,000 placed, 300 pending), this proved optimality in about 1 s where
 one weighted sum of all levels had not closed its gap after 120 s: the LP bound of the weighted
 form is weak at the lower levels. A last stage maximises the secondary objective with every
-level's count fixed. Each stage starts from the previous stage's plan (a solution hint),
-completed: before a level's stage, people not yet placed are added greedily wherever every
-rule still holds, moving one person of the plan to make room where that helps
-(``placement.hints``). Only the start changes, never what is proven: on the
-fine 12.5 km grid, seed 2, the last level had found its 9 placements one at a time (17 s);
-with the completed hint the whole solve took 12.6 s instead of 31.7 s (docs/benchmarks.md).
-Hinting the secondary stage's crowding variables too (a complete hint) made that stage slower
-on national instances (seeds 2-4: 4.0 / 2.1 / 3.9 s instead of 2.9 / 1.6 / 2.4 s): not done.
+level's count fixed.
+
+Each level's stage starts from the previous stage's plan (a solution hint), completed: before
+a level's stage, people not yet placed are added greedily wherever every rule still holds,
+moving one person of the plan to make room where that helps (``placement.hints``). Only the
+start changes, never what is proven: on the fine 12.5 km grid, seed 2, the last level had
+found its 9 placements one at a time (17 s); with the completed hint the whole solve took
+12.6 s instead of 31.7 s (docs/benchmarks.md).
+
+The secondary stage starts without a hint. The last level's plan was chosen for counts only
+and scores poorly on the secondary objective; CP-SAT spent its time searching around it,
+while from the LP relaxation it finds a near-best plan at once. Measured, that stage alone,
+with and without the hint: fine 10 km grid 4.5 / 4.6 s against 1.0 / 1.1 s (seeds 1 / 2);
+fine 12.5 km 1.6 / 4.1 s against 0.8 / 0.9 s; stress 17.1 / 25.0 s against 17.8 / 13.8 s;
+national seeds 1-8 12.4 s against 13.3 s in all (seed 4 2.3 s against 4.3 s, the others
+equal or faster). The level plan is kept when the stage finds nothing better in its time.
+Hinting that stage with the crowding variables too (a complete hint) had made it slower on
+national instances (seeds 2-4: 4.0 / 2.1 / 3.9 s instead of 2.9 / 1.6 / 2.4 s).
 
 The plan's status is ``optimal`` only when every stage is proven optimal;
 ``metrics.primary_optimal`` tells whether at least the contract's objective was proven.
@@ -52,7 +62,12 @@ from ortools.sat.python import cp_model
 from placement.candidates import Candidates, Occupancy
 from placement.hints import complete_plan
 from placement.model import PlacementModel, build_model
-from placement.objectives import THREAT_LEVELS, placed_at_level, secondary_objective
+from placement.objectives import (
+    THREAT_LEVELS,
+    placed_at_level,
+    secondary_objective,
+    secondary_points,
+)
 from placement.scenario import Scenario
 from placement.threats import Threats
 
@@ -504,17 +519,27 @@ def _conflict_words(scenario: Scenario, conflict: list[int], pins: Mapping[int, 
 
 
 def solve_stages(session: SolveSession) -> dict[int, int]:
-    """The primary stages, then (when they were proven) the secondary one."""
+    """The primary stages, then (when they were proven) the secondary one.
+
+    The secondary stage starts without a hint (see the module docstring). The last level's
+    plan is kept when that stage finds nothing better in its time: every plan it may return
+    has the proven counts, so the better of the two by secondary points is the answer.
+    """
     solution = solve_primary(session)
     if session.result.primary_optimal and not session.stopped:
-        better = _stage(
+        found = _stage(
             session,
             name="margins, waits, wishes, spread",
             objective=secondary_objective(session.built),
-            hint=solution,
+            hint=None,
         )
-        if better is not None:
-            solution = better[0]
+        candidates = session.built.candidates
+        kept = secondary_points(candidates, solution)
+        if found is not None and secondary_points(candidates, found[0]) >= kept:
+            solution = found[0]
+        else:
+            stage = session.result.stages[-1]
+            stage.objective = float(kept)  # the plan kept is the stage's best known one
     return solution
 
 
@@ -665,14 +690,15 @@ def _stage(
     *,
     name: str,
     objective: cp_model.LinearExprT,
-    hint: dict[int, int],
+    hint: dict[int, int] | None,
 ) -> tuple[dict[int, int], bool] | None:
-    """Maximise one objective from the previous stage's plan; None when no plan was found."""
+    """Maximise one objective, from a plan (``hint``) or none; None when no plan was found."""
     model = session.built.model
     model.clear_objective()  # type: ignore[no-untyped-call]  # ortools lacks the hint
     model.clear_hints()  # type: ignore[no-untyped-call]  # ortools lacks the hint
-    for (person, area), var in sorted(session.built.assign.items()):
-        model.add_hint(var, hint.get(person) == area)
+    if hint is not None:
+        for (person, area), var in sorted(session.built.assign.items()):
+            model.add_hint(var, hint.get(person) == area)
     model.maximize(objective)
     solver, stage = _run(session, name)
     session.result.stages.append(stage)

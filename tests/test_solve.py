@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from linegeo import gap_km, line_scenario
 
+import placement.solve as solve_module
 from placement.check import check_plan
+from placement.objectives import score_parts, secondary_points
 from placement.plan import Plan, plan_from_result
 from placement.scenario import Scenario, scenario_from_document
 from placement.solve import SolveSettings, solve_scenario
@@ -432,6 +434,62 @@ def test_secondary_prefers_wider_margin_and_wishes() -> None:
         networks=NET, defectors=[person(id="D1", prefer=["A5"])], housing={"A4": 1, "A5": 1}
     )
     assert area_of(solve(equal), "D1") == "A5"  # both beyond the margin cap
+
+
+def _secondary_scenario() -> Scenario:
+    """Rivals and kin over the line, more people than the safest areas hold."""
+    defectors = [person(id=f"D{i}", threat_level=1 + i % 5, prefer=["A6"]) for i in range(6)] + [
+        {"id": f"R{i}", "networks": ["N2"], "origin": "A9", "threat_level": 1 + i % 3}
+        for i in range(4)
+    ]
+    return line_scenario(
+        networks=RIVALS, defectors=defectors, default_housing=1, policy={"keep_apart_km": 30}
+    )
+
+
+def test_secondary_stage_value_is_the_plans_secondary_points() -> None:
+    """The model's secondary objective and ``secondary_points`` score a plan alike."""
+    result = solve_scenario(_secondary_scenario(), SolveSettings(time_limit_s=20))
+    assert result.status == "optimal"
+    last = result.stages[-1]
+    assert last.name == "margins, waits, wishes, spread"
+    assert last.objective == secondary_points(result.candidates, result.new_areas)
+
+
+@pytest.mark.parametrize("outcome", ["nothing", "worse"])
+def test_secondary_stage_keeps_the_level_plan_unless_it_finds_better(
+    monkeypatch: pytest.MonkeyPatch, outcome: str
+) -> None:
+    """Out of time with no plan, or with a worse one: the last level's plan is the answer."""
+    real_stage = solve_module._stage
+    level_plans: list[dict[int, int]] = []
+
+    def stage(session: Any, *, name: str, objective: Any, hint: Any) -> Any:
+        found = real_stage(session, name=name, objective=objective, hint=hint)
+        if name.startswith("placed at"):
+            assert found is not None
+            level_plans.append(found[0])
+            return found
+        session.result.stages[-1].status = "FEASIBLE"
+        if outcome == "nothing":
+            session.result.stages[-1].objective = None
+            return None
+        # The level plan with one person in their worst-scoring area: fewer points.
+        worse = dict(level_plans[-1])
+        candidates = session.built.candidates
+        who = next(iter(worse))
+        worse[who] = min(
+            candidates.people[who].areas,
+            key=lambda a: score_parts(candidates, candidates.people[who], a).total,
+        )
+        assert secondary_points(candidates, worse) < secondary_points(candidates, level_plans[-1])
+        return worse, False
+
+    monkeypatch.setattr(solve_module, "_stage", stage)
+    result = solve_scenario(_secondary_scenario(), SolveSettings(time_limit_s=20))
+    assert result.new_areas == level_plans[-1]
+    assert result.status == "feasible"  # the secondary objective was not proven
+    assert result.stages[-1].objective == secondary_points(result.candidates, result.new_areas)
 
 
 # ---------------------------------------------------------------- determinism, provenance
