@@ -243,20 +243,35 @@ def boundary_km_within(geometries: npt.NDArray[np.object_], radius_km: float) ->
     inside them. Pairs whose boxes lie within ``radius_km`` get the exact polygon distance;
     every other pair is further apart than ``radius_km`` and keeps the box distance, raised to
     ``radius_km`` where the box bound is looser than that. For a grid over Sweden, fewer than
-    half of all pairs need the exact (costly) polygon distance at 400 km.
+    half of all pairs need the exact polygon distance at 400 km.
+
+    An area that fills its bounding box (an axis-parallel rectangle: the uncut cells of a
+    grid) is its box, so between two such areas the box distance is the exact distance and
+    shapely is not asked. On the 10 km grid (3,888 of 4,794 cells uncut) the matrix took
+    1.5-2.3 s instead of 3.6-3.8 s (same run), every value within the radius equal to
+    shapely's to the last bit; elsewhere a box distance can differ from shapely's by rounding
+    in the last bit, both sides of a rule's threshold alike, and the solver and the checker
+    read the same matrix.
     """
     import shapely
 
     n = len(geometries)
     bounds = shapely.bounds(geometries)  # xmin, ymin, xmax, ymax in metres
+    fills_box = shapely.equals(geometries, shapely.envelope(geometries))
     matrix = np.empty((n, n), dtype=np.float64)
     for start in range(0, n, _ROWS_PER_BLOCK):
         block = bounds[start : start + _ROWS_PER_BLOCK, None, :]
         dx = np.maximum(0.0, np.maximum(block[..., 0] - bounds[:, 2], bounds[:, 0] - block[..., 2]))
         dy = np.maximum(0.0, np.maximum(block[..., 1] - bounds[:, 3], bounds[:, 1] - block[..., 3]))
-        box_km = np.hypot(dx, dy) / 1000.0
-        matrix[start : start + _ROWS_PER_BLOCK] = np.maximum(box_km, radius_km)
-    rows, cols = np.nonzero(np.triu(matrix <= radius_km, k=1))
+        # sqrt of the sum of squares, as GEOS computes a corner-to-corner distance.
+        box_km = np.sqrt(dx * dx + dy * dy) / 1000.0
+        both_boxes = fills_box[start : start + _ROWS_PER_BLOCK, None] & fills_box[None, :]
+        matrix[start : start + _ROWS_PER_BLOCK] = np.where(
+            both_boxes & (box_km <= radius_km), box_km, np.maximum(box_km, radius_km)
+        )
+    near = np.triu(matrix <= radius_km, k=1)
+    near &= ~(fills_box[:, None] & fills_box[None, :])
+    rows, cols = np.nonzero(near)
     exact = shapely.distance(geometries[rows], geometries[cols]) / 1000.0
     matrix[rows, cols] = exact
     matrix[cols, rows] = exact

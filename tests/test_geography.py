@@ -410,7 +410,11 @@ def test_radius_distances_are_exact_within_and_a_lower_bound_beyond() -> None:
     fast = boundary_km_within(shapes, 200.0)
     near = exact <= 200.0
     assert near.sum() > len(shapes) and (~near).sum() > len(shapes)  # both kinds occur
-    assert np.array_equal(fast[near], exact[near])
+    # Two squares: their box distance, which may differ from shapely's in the last bit.
+    squares = np.array([number % 2 == 1 for number in range(len(shapes))])
+    both_squares = squares[:, None] & squares[None, :]
+    assert np.allclose(fast[near & both_squares], exact[near & both_squares], rtol=1e-15, atol=0)
+    assert np.array_equal(fast[near & ~both_squares], exact[near & ~both_squares])
     assert np.all(fast[~near] >= 200.0)
     assert np.all(fast[~near] <= exact[~near] * (1 + 1e-12))  # up to rounding
     assert np.array_equal(fast, fast.T)
