@@ -361,3 +361,33 @@ def test_a_hand_edited_plan_with_a_personal_number_is_refused(tmp_path: Path) ->
     assert problem.place == "assignments[0].defector"
     assert digits[6:] not in str(caught.value)
     assert load_plan(plan, allow_personal_numbers=True).assignments[0].area == "0180"
+
+
+def test_a_sha256_digest_is_not_read_even_when_its_digits_look_personal() -> None:
+    """Plans and timelines carry sha256 digests; chance digit runs must not refuse them."""
+    digest = "ab" + PLAIN + "c" * 52
+    assert len(digest) == 64 and looks_like_personal_number(digest)
+    assert personal_number_problems({"digest": {"value": digest}}) == []
+    # Anything else around the same digits is still read.
+    for text in (digest[:-1], digest.upper(), digest + "d", f"id {digest}"):
+        assert personal_number_problems({"value": text}) != []
+
+
+def test_a_plan_whose_digest_has_personal_looking_digits_loads(tmp_path: Path) -> None:
+    from placement.plan import load_plan
+
+    digest = "ab" + PLAIN + "c" * 52
+    plan = tmp_path / "plan.json"
+    plan.write_text(
+        json.dumps(
+            {
+                "format": "placement-plan/1",
+                "status": "feasible",
+                "scenario": {"name": "s", "sha256": digest},
+                "assignments": [{"defector": "D001", "area": "0180"}],
+                "digest": {"algorithm": "sha256", "value": digest},
+            }
+        ),
+        encoding="utf-8",
+    )
+    assert load_plan(plan).assignments[0].area == "0180"
