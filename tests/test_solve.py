@@ -464,8 +464,8 @@ def test_secondary_stage_keeps_the_level_plan_unless_it_finds_better(
     real_stage = solve_module._stage
     level_plans: list[dict[int, int]] = []
 
-    def stage(session: Any, *, name: str, objective: Any, hint: Any) -> Any:
-        found = real_stage(session, name=name, objective=objective, hint=hint)
+    def stage(session: Any, *, name: str, **keys: Any) -> Any:
+        found = real_stage(session, name=name, **keys)
         if name.startswith("placed at"):
             assert found is not None
             level_plans.append(found[0])
