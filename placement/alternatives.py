@@ -35,6 +35,7 @@ from ortools.sat.python import cp_model
 from placement.objectives import THREAT_LEVELS, placed_at_level, secondary_objective
 from placement.scenario import Scenario
 from placement.solve import (
+    SECONDARY_STAGE_PARAMETERS,
     Progress,
     SolveResult,
     SolveSession,
@@ -150,6 +151,7 @@ def find_alternatives(
                 name=f"alternative {rank}: margins, waits, wishes, spread",
                 objective=objective,
                 hint=hint,
+                parameters=SECONDARY_STAGE_PARAMETERS,
             )
         )
         stage = base.stages[-1] if base.stages else None

@@ -49,6 +49,11 @@ class PlacementModel:
     """(defector index, area index) -> Boolean: the person is placed there."""
     placed: dict[int, cp_model.LinearExprT] = field(default_factory=dict)
     """Defector index -> 1 when placed anywhere, else 0."""
+    crowding: dict[int, cp_model.IntVar] = field(default_factory=dict)
+    """Area index -> newcomers there beyond the first, once the secondary objective exists.
+
+    Filled by ``placement.objectives.secondary_objective``; a plan given as a hint sets them
+    too, so that the hint is a complete solution."""
     constraint_counts: dict[str, int] = field(default_factory=dict)
 
 

@@ -107,5 +107,6 @@ def secondary_objective(built: PlacementModel) -> cp_model.LinearExpr:
             continue
         crowding = built.model.new_int_var(0, len(variables) - 1, f"crowding_{area}")
         built.model.add(crowding >= cp_model.LinearExpr.sum(variables) - 1)
+        built.crowding[area] = crowding
         terms.append(-CROWDING_POINTS * crowding)
     return cp_model.LinearExpr.sum(terms)

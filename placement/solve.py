@@ -15,15 +15,18 @@ start changes, never what is proven: on the fine 12.5 km grid, seed 2, the last 
 found its 9 placements one at a time (17 s); with the completed hint the whole solve took
 12.6 s instead of 31.7 s (docs/benchmarks.md).
 
-The secondary stage starts without a hint. The last level's plan was chosen for counts only
-and scores poorly on the secondary objective; CP-SAT spent its time searching around it,
-while from the LP relaxation it finds a near-best plan at once. Measured, that stage alone,
-with and without the hint: fine 10 km grid 4.5 / 4.6 s against 1.0 / 1.1 s (seeds 1 / 2);
-fine 12.5 km 1.6 / 4.1 s against 0.8 / 0.9 s; stress 17.1 / 25.0 s against 17.8 / 13.8 s;
-national seeds 1-8 12.4 s against 13.3 s in all (seed 4 2.3 s against 4.3 s, the others
-equal or faster). The level plan is kept when the stage finds nothing better in its time.
-Hinting that stage with the crowding variables too (a complete hint) had made it slower on
-national instances (seeds 2-4: 4.0 / 2.1 / 3.9 s instead of 2.9 / 1.6 / 2.4 s).
+The secondary stage does not search around its hint. The last level's plan was chosen for
+counts only and scores poorly on the secondary objective; CP-SAT spent its time searching
+around it, while from the LP relaxation it finds a near-best plan at once. Measured, that
+stage alone, with the hint and without: fine 10 km grid 4.5 / 4.6 s against 1.0 / 1.1 s
+(seeds 1 / 2); fine 12.5 km 1.6 / 4.1 s against 0.8 / 0.9 s; stress 17.1 / 25.0 s against
+17.8 / 13.8 s; national seeds 1-8 12.4 s against 13.3 s in all (seed 4 2.3 s against 4.3 s,
+the others equal or faster). The plan is still given, as a complete hint (the crowding
+variables too) with ``hint_conflict_limit: 0``: CP-SAT takes it as its first solution and
+then searches as without it, at the same speed (national seeds 2 / 4 2.7 / 4.1 s, fine 10 km
+1.0 s, stress seed 2 13.8 s), and the stage has a plan and a bound even when it finds
+nothing better (nobody placed, seed 2, where it otherwise ended with neither). The level plan
+is also kept when the stage returns a worse one.
 
 The plan's status is ``optimal`` only when every stage is proven optimal;
 ``metrics.primary_optimal`` tells whether at least the contract's objective was proven.
@@ -87,6 +90,10 @@ PROGRESS_AFTER_S = 2.0
 #: seeds 1-5 3.4 s against 2.6 s in all; fine grids within 0.2 s. The secondary stage is
 #: slower with it (national seeds 2-5: 3.7-5.8 s against 1.7-2.7 s) and keeps the default.
 LEVEL_STAGE_PARAMETERS: Mapping[str, Any] = {"use_objective_lb_search": True}
+#: CP-SAT parameters of the secondary stage (and of ``placement.alternatives``' stages): the
+#: plan given as a hint is taken as the first solution, but no search is spent around it
+#: (see the module docstring).
+SECONDARY_STAGE_PARAMETERS: Mapping[str, Any] = {"hint_conflict_limit": 0}
 
 
 @dataclass(frozen=True)
@@ -531,9 +538,10 @@ def _conflict_words(scenario: Scenario, conflict: list[int], pins: Mapping[int, 
 def solve_stages(session: SolveSession) -> dict[int, int]:
     """The primary stages, then (when they were proven) the secondary one.
 
-    The secondary stage starts without a hint (see the module docstring). The last level's
-    plan is kept when that stage finds nothing better in its time: every plan it may return
-    has the proven counts, so the better of the two by secondary points is the answer.
+    The secondary stage gets the last level's plan as a complete hint but skips the search
+    around it (see the module docstring). That plan is kept when the stage finds nothing
+    better in its time: every plan it may return has the proven counts, so the better of the
+    two by secondary points is the answer.
     """
     solution = solve_primary(session)
     if session.result.primary_optimal and not session.stopped:
@@ -541,7 +549,8 @@ def solve_stages(session: SolveSession) -> dict[int, int]:
             session,
             name="margins, waits, wishes, spread",
             objective=secondary_objective(session.built),
-            hint=None,
+            hint=solution,
+            parameters=SECONDARY_STAGE_PARAMETERS,
         )
         candidates = session.built.candidates
         kept = secondary_points(candidates, solution)
@@ -697,13 +706,15 @@ def run_stage(
     name: str,
     objective: cp_model.LinearExprT,
     hint: dict[int, int],
+    parameters: Mapping[str, Any] | None = None,
 ) -> tuple[dict[int, int], bool] | None:
     """Maximise one objective on the session's model (for ``placement.alternatives``).
 
     Returns the plan and whether it was proven optimal, or None when no plan was found; the
-    stage is appended to ``session.result.stages``.
+    stage is appended to ``session.result.stages``. ``parameters`` are CP-SAT parameters of
+    this stage, over the session's.
     """
-    return _stage(session, name=name, objective=objective, hint=hint)
+    return _stage(session, name=name, objective=objective, hint=hint, parameters=parameters)
 
 
 def _stage(
@@ -721,6 +732,11 @@ def _stage(
     if hint is not None:
         for (person, area), var in sorted(session.built.assign.items()):
             model.add_hint(var, hint.get(person) == area)
+        newcomers: dict[int, int] = {}
+        for area in hint.values():
+            newcomers[area] = newcomers.get(area, 0) + 1
+        for area, crowding in sorted(session.built.crowding.items()):
+            model.add_hint(crowding, max(newcomers.get(area, 0) - 1, 0))
     model.maximize(objective)
     solver, stage = _run(session, name, parameters)
     session.result.stages.append(stage)

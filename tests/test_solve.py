@@ -456,6 +456,45 @@ def test_secondary_stage_value_is_the_plans_secondary_points() -> None:
     assert last.objective == secondary_points(result.candidates, result.new_areas)
 
 
+def test_secondary_stage_hint_is_the_level_plan_complete_with_crowding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every variable is hinted, crowding as the hinted plan implies, so CP-SAT can take the
+    level plan as its first solution of that stage."""
+    real_run = solve_module._run
+    seen: dict[str, Any] = {}
+
+    def run(session: Any, name: str, parameters: Any = None) -> Any:
+        if name.startswith("margins"):
+            proto = session.built.model.proto
+            hint = proto.solution_hint
+            seen["hint"] = dict(zip(hint.vars, hint.values, strict=True))
+            seen["variables"] = len(proto.variables)
+            seen["built"] = session.built
+            seen["parameters"] = dict(parameters or {})
+        return real_run(session, name, parameters)
+
+    monkeypatch.setattr(solve_module, "_run", run)
+    crowded = line_scenario(
+        networks=NET,
+        defectors=[person(id=f"D{i}", threat_level=1 + i % 5) for i in range(8)],
+        housing={"A5": 4, "A6": 4},
+        policy={"max_same_network_per_area": 4},
+    )
+    result = solve_scenario(crowded, SolveSettings(time_limit_s=20))
+    assert result.status == "optimal"
+    hint, built = seen["hint"], seen["built"]
+    assert len(hint) == seen["variables"]
+    newcomers: dict[int, int] = {}
+    for (_, area), var in built.assign.items():
+        newcomers[area] = newcomers.get(area, 0) + hint[var.index]
+    assert any(count > 1 for count in newcomers.values())  # some crowding to hint
+    assert built.crowding
+    for area, crowding in built.crowding.items():
+        assert hint[crowding.index] == max(newcomers[area] - 1, 0)
+    assert seen["parameters"] == {"hint_conflict_limit": 0}
+
+
 @pytest.mark.parametrize("outcome", ["nothing", "worse"])
 def test_secondary_stage_keeps_the_level_plan_unless_it_finds_better(
     monkeypatch: pytest.MonkeyPatch, outcome: str
