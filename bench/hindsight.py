@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -29,7 +29,16 @@ from placement.generate import generate_history, scenario_yaml  # noqa: E402  # 
 from placement.history import load_history  # noqa: E402
 from placement.replay import ReplaySettings, replay_history  # noqa: E402
 
-SIZES: dict[str, dict[str, int]] = {
+
+class HistorySize(TypedDict):
+    """``generate_history`` arguments of one size."""
+
+    networks: int
+    placed: int
+    arrivals: int
+
+
+SIZES: dict[str, HistorySize] = {
     "small": {"networks": 10, "placed": 40, "arrivals": 20},
     "medium": {"networks": 20, "placed": 100, "arrivals": 60},
     "large": {"networks": 40, "placed": 300, "arrivals": 150},
