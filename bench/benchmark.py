@@ -17,6 +17,13 @@ held-out instances of the same sizes) and cached as JSON under ``bench/.cache/``
 areas files of the fine sizes. Times are wall-clock seconds: compare peers by their ratios
 within one run, since absolute times depend on the machine and its load.
 
+A single run is one sample of a search whose path (and time) changes with its start: the same
+proven result took 31 s and 55 s in two sessions. ``--repeat N`` runs every peer N times on
+each instance, in rounds over the peers, and the peer tables show the run of median solve
+time, with the fastest and slowest in brackets; ratios are between medians. Every run's plan
+is judged by the checker. CP-SAT and HiGHS are deterministic here, so repeats measure the
+machine's noise, not a different search.
+
 Gaps are ``|bound - objective| / max(|objective|, 1)``: "primary" is the largest over the
 threat-level stages, "secondary" that of the last stage (margins, waits, wishes, spread); "-"
 means no bound (greedy) or a stage not reached.
@@ -207,6 +214,26 @@ def run_child(instance: Path, peer: str, time_limit_s: float) -> dict[str, Any]:
     return outcome
 
 
+def median_run(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One row for repeated runs of a peer on an instance: the run of median solve time.
+
+    With an even number of runs, the faster of the two middle ones. The row also carries the
+    number of runs, the fastest and slowest solve times, and the most violations of any run
+    (every plan of every run is judged, not only the median one). A crashed run makes the
+    row that crash: a failure is not averaged away.
+    """
+    crashed = [run for run in runs if "solve_s" not in run]
+    if crashed:
+        return crashed[0]
+    ordered = sorted(runs, key=lambda run: run["solve_s"])
+    row = dict(ordered[(len(ordered) - 1) // 2])
+    row["runs"] = len(ordered)
+    row["solve_s_min"] = ordered[0]["solve_s"]
+    row["solve_s_max"] = ordered[-1]["solve_s"]
+    row["violations"] = max(run["violations"] for run in ordered)
+    return row
+
+
 # --------------------------------------------------------------------------- tables
 
 
@@ -237,9 +264,12 @@ def peer_table(rows: Sequence[dict[str, Any]]) -> list[str]:
             else None
         )
         placed = [row["placed"][str(level)] for level in THREAT_LEVELS]
+        solve = _num(row["solve_s"])
+        if row.get("runs", 1) > 1:
+            solve += f" ({_num(row['solve_s_min'])}-{_num(row['solve_s_max'])})"
         lines.append(
             f"| {row['peer']} | {row['status']} | {_num(row['distances_s'])} "
-            f"| {_num(row['build_s'])} | {_num(row['solve_s'])} | "
+            f"| {_num(row['build_s'])} | {solve} | "
             f"{'-' if ratio is None else f'{ratio:.2f}'} | {_num(row['primary_proven_s'])} "
             f"| {_pct(row['primary_gap'])} | {_pct(row['secondary_gap'])} "
             f"| {row['peak_mib']:.0f} | {'/'.join(map(str, placed))} | {sum(placed)} "
@@ -320,6 +350,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--peers", default="placement,greedy,highs,naive")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per peer run")
     parser.add_argument("--seed", type=int, default=1, help="instance seed (default 1)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs per peer and instance, in rounds over the peers; the tables show the run "
+        "of median solve time, with the range (peer tables only; default 1)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes only: a smoke run")
     parser.add_argument("--scaling", action="store_true", help="also the scaling curves")
     parser.add_argument(
@@ -338,6 +375,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(child(args.child, args.peer, args.time_limit)))
         return 0
 
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     sizes = list(QUICK_SIZES) if args.quick else [s for s in args.sizes.split(",") if s]
     unknown = [s for s in sizes if s not in SIZES]
     if unknown:
@@ -369,8 +408,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "",
                 ]
             )
-            rows = [run_child(instance, peer, args.time_limit) for peer in chosen_peers]
-            emit(peer_table(rows))
+            runs: dict[str, list[dict[str, Any]]] = {peer: [] for peer in chosen_peers}
+            for _ in range(args.repeat):  # rounds over the peers: load drifts hit all alike
+                for peer in chosen_peers:
+                    runs[peer].append(run_child(instance, peer, args.time_limit))
+            emit(peer_table([median_run(runs[peer]) for peer in chosen_peers]))
     if args.scaling or args.scaling_only:
         base = SIZES["tiny"] if args.quick else SIZES["national"]
         pending_points = (4, 8, 16) if args.quick else SCALING_PENDING

@@ -32,6 +32,16 @@ def peers() -> ModuleType:
     return module
 
 
+@pytest.fixture(scope="module")
+def benchmark() -> ModuleType:
+    sys.path.insert(0, str(BENCH))
+    try:
+        import benchmark as module
+    finally:
+        sys.path.remove(str(BENCH))
+    return module
+
+
 @pytest.fixture(scope="module", params=[3, 7])
 def scenario(request: pytest.FixtureRequest) -> Scenario:
     document = generate_scenario(seed=request.param, networks=8, placed=40, pending=16)
@@ -87,3 +97,42 @@ def test_naive_encoding_has_a_row_per_close_pair_of_areas(
     assert keep_apart(strong), "no keep-apart rows: the instance tests nothing"
     assert all(len(row) == 2 for row in keep_apart(naive))
     assert len(keep_apart(naive)) == sum(len(row) - 1 for row in keep_apart(strong))
+
+
+def _run(solve_s: float, violations: int = 0) -> dict[str, Any]:
+    return {"peer": "placement", "status": "optimal", "solve_s": solve_s, "violations": violations}
+
+
+def test_repeated_runs_report_the_median_with_the_range(benchmark: ModuleType) -> None:
+    row = benchmark.median_run([_run(3.0), _run(1.0, violations=2), _run(2.0)])
+    assert (row["solve_s"], row["solve_s_min"], row["solve_s_max"], row["runs"]) == (2.0, 1, 3, 3)
+    assert row["violations"] == 2  # any run's violations count, not only the median one's
+    assert benchmark.median_run([_run(4.0), _run(1.0)])["solve_s"] == 1.0  # lower middle
+    single = benchmark.median_run([_run(5.0)])
+    assert single["solve_s"] == 5.0 and single["runs"] == 1
+    crashed = {"peer": "placement", "status": "crashed (1)", "error": []}
+    assert benchmark.median_run([_run(1.0), crashed]) is crashed
+
+
+def test_peer_table_shows_the_range_of_repeated_runs(benchmark: ModuleType) -> None:
+    def full(solve_s: list[float], peer: str) -> dict[str, Any]:
+        runs = [
+            {
+                **_run(t),
+                "peer": peer,
+                "distances_s": 0.1,
+                "build_s": 0.2,
+                "primary_proven_s": None,
+                "primary_gap": None,
+                "secondary_gap": None,
+                "peak_mib": 100.0,
+                "placed": {str(level): 1 for level in range(1, 6)},
+                "secondary": 10,
+            }
+            for t in solve_s
+        ]
+        return dict(benchmark.median_run(runs))
+
+    lines = benchmark.peer_table([full([2.0, 1.0, 3.0], "placement"), full([4.0], "highs")])
+    assert "| 2.00 (1.00-3.00) |" in lines[2]
+    assert "| 4.00 | 2.00 |" in lines[3]  # one run: no range; ratio of medians
