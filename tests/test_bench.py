@@ -7,6 +7,7 @@ the exact peers agree with the planner on the contract's objective.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -22,24 +23,23 @@ from placement.scenario import Scenario, scenario_from_document
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
-@pytest.fixture(scope="module")
-def peers() -> ModuleType:
+def _bench_module(name: str) -> ModuleType:
+    """A module of bench/ (not a package: its scripts import each other by name)."""
     sys.path.insert(0, str(BENCH))
     try:
-        import peers as module
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(BENCH))
-    return module
+
+
+@pytest.fixture(scope="module")
+def peers() -> ModuleType:
+    return _bench_module("peers")
 
 
 @pytest.fixture(scope="module")
 def benchmark() -> ModuleType:
-    sys.path.insert(0, str(BENCH))
-    try:
-        import benchmark as module
-    finally:
-        sys.path.remove(str(BENCH))
-    return module
+    return _bench_module("benchmark")
 
 
 @pytest.fixture(scope="module", params=[3, 7])
