@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from placement.geography import FloatMatrix
-from placement.names import HintBudget, did_you_mean
+from placement.names import HintBudget
 from placement.plan import Plan
 from placement.rules import RULES, RuleName
 from placement.scenario import Defector, Scenario
@@ -223,7 +223,7 @@ def _read_plan(scenario: Scenario, plan: Plan, report: CheckReport) -> list[_Pla
         places[person_id].append(place)
         area = geography.index_of(assignment.area)
         if area is None:
-            hint = did_you_mean(geography.suggestions(assignment.area)) if budget.allows() else ""
+            hint = budget.area_hint(geography, assignment.area)
             report.structural.append(
                 f"{place}: unknown area '{assignment.area}' for {person_id}{hint}"
             )
