@@ -136,3 +136,12 @@ def test_peer_table_shows_the_range_of_repeated_runs(benchmark: ModuleType) -> N
     lines = benchmark.peer_table([full([2.0, 1.0, 3.0], "placement"), full([4.0], "highs")])
     assert "| 2.00 (1.00-3.00) |" in lines[2]
     assert "| 4.00 | 2.00 |" in lines[3]  # one run: no range; ratio of medians
+
+
+def test_repeat_below_one_is_refused_with_exit_2(
+    benchmark: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        benchmark.main(["--quick", "--repeat", "0"])
+    assert exited.value.code == 2
+    assert "--repeat must be at least 1" in capsys.readouterr().err
