@@ -179,12 +179,19 @@ def _verdict(report: CheckReport) -> str:
             else ""
         )
         return f"OK: the plan keeps all {len(RULES)} hard rules{extra}."
+    return f"FAILED: {failure_counts(len(report.structural), len(report.violations))}."
+
+
+def failure_counts(structural: int, violations: int) -> str:
+    """What a failed check found, in the words every output uses: ``placement check``'s
+    verdict, the comparison table and the HTML report (e.g. "1 plan problem and 2 rule
+    violations")."""
     parts = []
-    if report.structural:
-        parts.append(_count(len(report.structural), "plan problem"))
-    if report.violations:
-        parts.append(_count(len(report.violations), "rule violation"))
-    return f"FAILED: {' and '.join(parts)}."
+    if structural:
+        parts.append(_count(structural, "plan problem"))
+    if violations:
+        parts.append(_count(violations, "rule violation"))
+    return " and ".join(parts)
 
 
 def _count(n: int, noun: str) -> str:

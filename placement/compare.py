@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from placement.candidates import Candidates, Occupancy
-from placement.check import check_plan
+from placement.check import check_plan, failure_counts
 from placement.explain import plan_areas
 from placement.objectives import THREAT_LEVELS, secondary_points
 from placement.plan import Plan, verify_digest
@@ -565,12 +565,7 @@ def _raw_tables(comparison: Comparison) -> list[_Table]:
     def check_cell(f: PlanFigures) -> str:
         if f.check_ok:
             return "OK"
-        parts = []
-        if f.structural:
-            parts.append(f"{len(f.structural)} plan problem(s)")
-        if f.violations:
-            parts.append(f"{len(f.violations)} violation(s)")
-        return "FAILED: " + ", ".join(parts)
+        return "FAILED: " + failure_counts(len(f.structural), len(f.violations))
 
     rows: list[list[str]] = [
         ["status", *(f.status for f in plans)],

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from placement import __version__
-from placement.check import CheckReport, check_plan
+from placement.check import CheckReport, check_plan, failure_counts
 from placement.explain import (
     PersonExplanation,
     PlanExplanation,
@@ -309,12 +309,8 @@ def _safety_margin(person: PersonExplanation) -> float | None:
 def _verdict_html(report: CheckReport) -> str:
     if report.ok:
         return '<span class="ok">OK: keeps every hard rule</span>'
-    parts = []
-    if report.structural:
-        parts.append(f"{len(report.structural)} plan problem(s)")
-    if report.violations:
-        parts.append(f"{len(report.violations)} rule violation(s)")
-    return f'<span class="bad">FAILED: {_e(" and ".join(parts))}</span>'
+    found = failure_counts(len(report.structural), len(report.violations))
+    return f'<span class="bad">FAILED: {_e(found)}</span>'
 
 
 def _summary(scenario: Scenario, views: Sequence[_PlanView]) -> str:

@@ -230,12 +230,14 @@ def test_hand_edited_plan_shows_its_violations_and_the_stale_digest(
     tutorial: Scenario, solved: Plan
 ) -> None:
     edited = _edited(solved, {"D10": "0180"})
-    data = compare_plans(tutorial, [solved, edited], labels=["solver", "by hand"]).to_dict()
+    comparison = compare_plans(tutorial, [solved, edited], labels=["solver", "by hand"])
+    data = comparison.to_dict()
     by_hand = data["plans"][1]
     assert by_hand["check"]["ok"] is False
-    assert any(
-        v.startswith("capacity:") and "Stockholm" in v for v in by_hand["check"]["violations"]
-    )
+    [violation] = by_hand["check"]["violations"]
+    assert violation.startswith("capacity:") and "Stockholm" in violation
+    # The same verdict words as `placement check` and the HTML report.
+    assert "| OK | FAILED: 1 rule violation |" in render_comparison(comparison, "markdown")
     assert any("edited after it was written" in w for w in by_hand["check"]["warnings"])
     assert data["plans"][0]["check"]["warnings"] == []
     [difference] = data["differences"]
