@@ -12,21 +12,19 @@ Used by ``bench/benchmark.py`` (never by the library or its timed tests):
   one weighted sum). ``mip_rel_gap`` is 0 and ``mip_abs_gap`` 0.99 (every objective is
   integral), so "optimal" means proven, as for CP-SAT. Unlike the CP-SAT peers, HiGHS gets no
   start from the previous stage (see ``_Highs.maximize``); one thread, seed 0;
-- ``naive``: CP-SAT on the same model but with the textbook keep-apart encoding: one clause
-  ``x[a] + y[b] <= 1`` per (pair, area a, close area b) instead of one at-most-one per
-  (pair, area).
+- ``naive``: CP-SAT with the textbook keep-apart encoding: one row ``x[a] + y[b] <= 1`` per
+  (pair, area a, close area b) instead of ``placement.model``'s grouped rows.
 
-The MIP and naive models are written from ``placement.candidates`` (the candidate areas) and
-mirror ``placement.model`` and ``placement.objectives`` constraint by constraint, except one:
-keep-apart is one row per (pair, area) in the MIP and one clause per (pair, area, area) in the
-naive model, where ``placement.model`` groups the pairs of a rivalry into one row per
-(network, area, rival person) when ``max_same_network_per_area`` is 1 (the default). The
-secondary objective's coefficients come from ``placement.objectives.score_parts``. Every plan,
-whoever made it, is judged by ``placement.check.check_plan``.
+"The same model" is exact: HiGHS's rows are read from the CP-SAT model that
+``placement.model.build_model`` and ``placement.objectives`` build (``placement_rows``), one
+row per CP-SAT constraint, objectives included. The naive model is written afresh from
+``placement.candidates`` (``naive_rows``) and mirrors ``placement.model`` rule by rule, except
+keep-apart. Every plan, whoever made it, is judged by ``placement.check.check_plan``.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +35,15 @@ from ortools.sat.python import cp_model
 
 from placement.candidates import Candidates, Occupancy
 from placement.check import check_plan
-from placement.objectives import CROWDING_POINTS, THREAT_LEVELS, safety_margin_km, score_parts
+from placement.model import build_model
+from placement.objectives import (
+    CROWDING_POINTS,
+    THREAT_LEVELS,
+    placed_at_level,
+    safety_margin_km,
+    score_parts,
+    secondary_objective,
+)
 from placement.plan import Assignment, Plan, ScenarioRef, Unplaced
 from placement.scenario import Scenario
 from placement.solve import SolveSettings, StageResult, solve_scenario
@@ -124,41 +130,138 @@ def run_greedy(scenario: Scenario, *, time_limit_s: float = 0.0) -> PeerResult:
     )
 
 
-# --------------------------------------------------------------------------- one linear model
+# --------------------------------------------------------------------------- models as rows
+
+Row = tuple[list[int], list[int], float, float]
+"""``lower <= sum(coef * var) <= upper`` over variable numbers; a missing side is infinite."""
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
 
 
 @dataclass
-class LinearModel:
-    """The placement model as plain rows: ``sum(coef * var) <= upper`` over integer variables.
+class RowModel:
+    """One placement model as plain rows, for whichever solver a peer runs.
 
-    Variables ``0 .. len(keys) - 1`` are the Booleans (person, area); after them come the
-    crowding counters of the secondary objective (one per area with two or more candidates).
+    Variables are integers with bounds; the Booleans (person, area) are named in ``keys``,
+    the others (crowding counters) are not. Each stage's objective is a map variable ->
+    coefficient, maximised.
     """
 
-    keys: list[tuple[int, int]]
-    upper_bounds: list[int]
-    rows: list[tuple[list[int], list[int], int]] = field(default_factory=list)
+    bounds: list[tuple[int, int]]
+    keys: dict[int, tuple[int, int]]
+    """Variable -> (defector index, area index), for the assignment Booleans."""
+    levels: dict[int, dict[int, int]]
+    """Threat level -> the number placed at that level."""
+    secondary: dict[int, int]
+    rows: list[Row] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
-    """The rule each row belongs to (``keep_apart``, ``capacity``, ...), row by row."""
-    row_kinds: dict[str, int] = field(default_factory=dict)
-    secondary: dict[int, int] = field(default_factory=dict)
-    """Variable -> coefficient of the secondary objective (maximised)."""
-    crowding: list[tuple[int, list[int]]] = field(default_factory=list)
-    """(crowding variable, the area's Booleans): crowding >= sum(Booleans) - 1."""
+    """What each row is: a rule (``keep_apart``, ``capacity``, ...) or a CP-SAT constraint type."""
+    size: dict[str, int] = field(default_factory=dict)
+    """Variables and constraints per rule, named as ``placement.solve`` reports its own."""
 
-    def add(self, kind: str, variables: list[int], coefs: list[int], upper: int) -> None:
-        self.rows.append((variables, coefs, upper))
+    def add(self, kind: str, variables: list[int], coefs: list[int], upper: float) -> None:
+        self.rows.append((variables, coefs, -math.inf, upper))
         self.kinds.append(kind)
-        self.row_kinds[kind] = self.row_kinds.get(kind, 0) + 1
 
 
-def linear_model(candidates: Candidates, *, naive_keep_apart: bool = False) -> LinearModel:
-    """The rows of ``placement.model`` (with the naive keep-apart encoding if asked)."""
+def placement_rows(candidates: Candidates) -> RowModel:
+    """The model ``placement.solve`` builds, read constraint by constraint from CP-SAT's proto.
+
+    Built by ``placement.model.build_model`` and ``placement.objectives`` themselves, so a MIP
+    solver given these rows solves the very model CP-SAT solves: same variables, same rows,
+    same objectives (the crowding counters of the secondary objective included).
+    """
+    built = build_model(candidates)
+    model = built.model
+    secondary = _objective_terms(model, secondary_objective(built))
+    levels = {
+        level: _objective_terms(model, placed_at_level(built, level)) for level in THREAT_LEVELS
+    }
+    proto = model.proto
+    rows = RowModel(
+        bounds=[_bounds(list(v.domain)) for v in proto.variables],
+        keys={var.index: key for key, var in built.assign.items()},
+        levels=levels,
+        secondary=secondary,
+        size={
+            "variables": len(built.assign),
+            **{f"constraints_{k}": n for k, n in sorted(built.constraint_counts.items())},
+        },
+    )
+    for number, constraint in enumerate(proto.constraints):
+        kind, row = _proto_row(constraint, number)
+        rows.rows.append(row)
+        rows.kinds.append(kind)
+    return rows
+
+
+def _bounds(domain: list[int]) -> tuple[int, int]:
+    """A variable's bounds; a copied list, as the proto's repeated fields read [-1] as 0."""
+    return int(domain[0]), int(domain[-1])
+
+
+def _objective_terms(model: cp_model.CpModel, expression: cp_model.LinearExprT) -> dict[int, int]:
+    """Variable -> coefficient of a linear expression, as CP-SAT stores it when maximising."""
+    model.maximize(expression)
+    objective = model.proto.objective
+    sign = -1 if objective.scaling_factor < 0 else 1  # maximising is stored negated
+    if objective.offset:
+        raise ValueError("an objective with a constant term: not expected from placement")
+    terms: dict[int, int] = {}
+    for var, coef in zip(objective.vars, objective.coeffs, strict=True):
+        if var < 0:
+            raise ValueError("a negated variable in an objective: not expected from placement")
+        terms[var] = terms.get(var, 0) + sign * int(coef)
+    model.clear_objective()  # type: ignore[no-untyped-call]  # ortools lacks the hint
+    return terms
+
+
+def _proto_row(constraint: Any, number: int) -> tuple[str, Row]:
+    """One CP-SAT constraint as a linear row; the constraint types placement uses, only.
+
+    The ``has_*`` tests come first: reading a sub-message that is not set creates it.
+    """
+    if len(constraint.enforcement_literal):
+        raise ValueError(f"constraint {number}: enforcement literals have no row form here")
+    if constraint.has_linear():
+        linear = constraint.linear
+        domain = [int(d) for d in linear.domain]
+        variables = [int(v) for v in linear.vars]
+        if len(domain) != 2 or any(v < 0 for v in variables):
+            raise ValueError(f"constraint {number}: a linear domain with holes or negated terms")
+        lower = -math.inf if domain[0] == INT64_MIN else float(domain[0])
+        upper = math.inf if domain[1] == INT64_MAX else float(domain[1])
+        return "linear", (variables, [int(c) for c in linear.coeffs], lower, upper)
+    for kind in ("at_most_one", "exactly_one"):
+        if getattr(constraint, f"has_{kind}")():
+            literals = [int(lit) for lit in getattr(constraint, kind).literals]
+            # A negated literal not-v is 1 - v: coefficient -1, and the 1 moves to the bound.
+            negated = sum(1 for lit in literals if lit < 0)
+            variables = [lit if lit >= 0 else -lit - 1 for lit in literals]
+            coefs = [1 if lit >= 0 else -1 for lit in literals]
+            lower = float(1 - negated) if kind == "exactly_one" else -math.inf
+            return kind, (variables, coefs, lower, float(1 - negated))
+    raise ValueError(f"constraint {number}: a CP-SAT constraint type with no row form here")
+
+
+def naive_rows(candidates: Candidates) -> RowModel:
+    """``placement.model``'s rules written afresh, with the textbook keep-apart encoding.
+
+    One row ``x[a] + y[b] <= 1`` per keep-apart pair (x, y), area a of x and area b of y
+    closer than ``keep_apart_km``; every other rule and the objectives as in
+    ``placement.model`` and ``placement.objectives``.
+    """
     scenario = candidates.scenario
     people = scenario.defectors
     keys = [(index, area) for index, p in sorted(candidates.people.items()) for area in p.areas]
     var = {key: number for number, key in enumerate(keys)}
-    lm = LinearModel(keys=keys, upper_bounds=[1] * len(keys))
+    levels: dict[int, dict[int, int]] = {level: {} for level in THREAT_LEVELS}
+    for number, (person, _) in enumerate(keys):
+        levels[people[person].threat_level][number] = 1
+    rows = RowModel(
+        bounds=[(0, 1)] * len(keys), keys=dict(enumerate(keys)), levels=levels, secondary={}
+    )
     by_person: dict[int, list[int]] = {}
     by_area: dict[int, list[int]] = {}
     for number, (person, area) in enumerate(keys):
@@ -166,13 +269,13 @@ def linear_model(candidates: Candidates, *, naive_keep_apart: bool = False) -> L
         by_area.setdefault(area, []).append(number)
     for variables in by_person.values():
         if len(variables) > 1:
-            lm.add("at_most_one_area", variables, [1] * len(variables), 1)
+            rows.add("at_most_one_area", variables, [1] * len(variables), 1)
     free = candidates.free_housing
     limit = scenario.policy.max_same_network_per_area
     for area, variables in sorted(by_area.items()):
         households = [people[keys[v][0]].household for v in variables]
         if sum(households) > free[area]:
-            lm.add("capacity", variables, households, int(free[area]))
+            rows.add("capacity", variables, households, int(free[area]))
         by_network: dict[str, list[int]] = {}
         for v in variables:
             for network in people[keys[v][0]].networks:
@@ -181,7 +284,7 @@ def linear_model(candidates: Candidates, *, naive_keep_apart: bool = False) -> L
             already = candidates.placed_by_network.get(network)
             room = limit - (int(already[area]) if already is not None else 0)
             if len(members) > room:
-                lm.add("same_network", members, [1] * len(members), max(room, 0))
+                rows.add("same_network", members, [1] * len(members), max(room, 0))
     distance = candidates.distance_km
     keep_apart_km = scenario.policy.keep_apart_km
     for pair in candidates.threats.keep_apart_pairs:
@@ -189,49 +292,34 @@ def linear_model(candidates: Candidates, *, naive_keep_apart: bool = False) -> L
         second = candidates.people.get(pair.second)
         if first is None or second is None or not first.areas or not second.areas:
             continue
-        if len(first.areas) > len(second.areas):
-            first, second = second, first
         others = np.array(second.areas, dtype=np.int64)
         close = distance[np.ix_(np.array(first.areas, dtype=np.int64), others)] < keep_apart_km
         for row, area in enumerate(first.areas):
-            near = [var[second.index, int(b)] for b in others[close[row]]]
-            if not near:
-                continue
             own = var[first.index, area]
-            if naive_keep_apart:
-                for other in near:
-                    lm.add("keep_apart", [own, other], [1, 1], 1)
-            else:
-                lm.add("keep_apart", [own, *near], [1] * (1 + len(near)), 1)
+            for other in others[close[row]]:
+                rows.add("keep_apart", [own, var[second.index, int(other)]], [1, 1], 1)
     for number, (person, area) in enumerate(keys):
         points = score_parts(candidates, candidates.people[person], area).total
         if points:
-            lm.secondary[number] = points
+            rows.secondary[number] = points
     for _, variables in sorted(by_area.items()):
         if len(variables) < 2:
             continue
-        crowding = len(lm.keys) + len(lm.crowding)
-        lm.crowding.append((crowding, variables))
-        lm.secondary[crowding] = -CROWDING_POINTS
-    lm.upper_bounds += [len(v) - 1 for _, v in lm.crowding]
-    for crowding, variables in lm.crowding:
-        lm.add("crowding", [*variables, crowding], [1] * len(variables) + [-1], 1)
-    return lm
-
-
-def level_objective(lm: LinearModel, scenario: Scenario, level: int) -> dict[int, int]:
-    return {
-        number: 1
-        for number, (person, _) in enumerate(lm.keys)
-        if scenario.defectors[person].threat_level == level
-    }
+        crowding = len(rows.bounds)  # crowding >= sum(Booleans) - 1
+        rows.bounds.append((0, len(variables) - 1))
+        rows.secondary[crowding] = -CROWDING_POINTS
+        rows.add("crowding", [*variables, crowding], [1] * len(variables) + [-1], 1)
+    rows.size = {"variables": len(keys)}
+    for kind in rows.kinds:
+        rows.size[f"constraints_{kind}"] = rows.size.get(f"constraints_{kind}", 0) + 1
+    return rows
 
 
 # --------------------------------------------------------------------------- solver back ends
 
 
 class _Backend:
-    """One solver holding the linear model; stages change the objective and add rows."""
+    """One solver holding a row model; stages change the objective and add rows."""
 
     def maximize(self, objective: Mapping[int, int], hint: Sequence[int]) -> None:
         raise NotImplementedError
@@ -245,19 +333,25 @@ class _Backend:
 
 
 class _CpSat(_Backend):
-    def __init__(self, lm: LinearModel) -> None:
+    def __init__(self, rows: RowModel) -> None:
         self.model = cp_model.CpModel()
         self.vars = [
-            self.model.new_int_var(0, ub, f"v{i}") if ub > 1 else self.model.new_bool_var(f"v{i}")
-            for i, ub in enumerate(lm.upper_bounds)
+            self.model.new_bool_var(f"v{i}")
+            if (lo, hi) == (0, 1)
+            else self.model.new_int_var(lo, hi, f"v{i}")
+            for i, (lo, hi) in enumerate(rows.bounds)
         ]
-        for variables, coefs, upper in lm.rows:
+        for variables, coefs, lower, upper in rows.rows:
             terms = [self.vars[v] for v in variables]
-            if upper == 1 and all(c == 1 for c in coefs) and len(terms) > 1:
+            if lower == -math.inf and upper == 1 and set(coefs) == {1} and len(terms) > 1:
                 self.model.add_at_most_one(terms)
             else:
-                self.model.add(cp_model.LinearExpr.weighted_sum(terms, coefs) <= upper)
-        self.n_bool = len(lm.keys)
+                self.model.add_linear_constraint(
+                    cp_model.LinearExpr.weighted_sum(terms, coefs),
+                    INT64_MIN if lower == -math.inf else int(lower),
+                    INT64_MAX if upper == math.inf else int(upper),
+                )
+        self.booleans = sorted(rows.keys)
 
     def _expr(self, objective: Mapping[int, int]) -> cp_model.LinearExpr:
         items = sorted(objective.items())
@@ -268,7 +362,7 @@ class _CpSat(_Backend):
     def maximize(self, objective: Mapping[int, int], hint: Sequence[int]) -> None:
         self.model.clear_objective()  # type: ignore[no-untyped-call]
         self.model.clear_hints()  # type: ignore[no-untyped-call]
-        for number in range(self.n_bool):
+        for number in self.booleans:
             self.model.add_hint(self.vars[number], bool(hint[number]) if hint else False)
         self.model.maximize(self._expr(objective))
 
@@ -289,7 +383,7 @@ class _CpSat(_Backend):
 
 
 class _Highs(_Backend):
-    def __init__(self, lm: LinearModel) -> None:
+    def __init__(self, rows: RowModel) -> None:
         import highspy
 
         self.highspy = highspy
@@ -299,13 +393,12 @@ class _Highs(_Backend):
         h.setOptionValue("threads", 1)
         h.setOptionValue("mip_rel_gap", 0.0)
         h.setOptionValue("mip_abs_gap", 0.99)
-        n = len(lm.upper_bounds)
-        inf = highspy.kHighsInf
+        n = len(rows.bounds)
         h.addCols(
             n,
             np.zeros(n),
-            np.zeros(n),
-            np.array(lm.upper_bounds, dtype=np.float64),
+            np.array([lo for lo, _ in rows.bounds], dtype=np.float64),
+            np.array([hi for _, hi in rows.bounds], dtype=np.float64),
             0,
             np.array([], dtype=np.int32),
             np.array([], dtype=np.int32),
@@ -316,31 +409,25 @@ class _Highs(_Backend):
             np.arange(n, dtype=np.int32),
             np.array([highspy.HighsVarType.kInteger] * n),
         )
-        self._add_rows(h, lm.rows, -inf)
-        self.h = h
-        self.n = n
-
-    def _add_rows(
-        self, h: Any, rows: Sequence[tuple[list[int], list[int], int]], lower: float
-    ) -> None:
+        inf = highspy.kHighsInf
         starts: list[int] = []
         indices: list[int] = []
         values: list[int] = []
-        uppers: list[int] = []
-        for variables, coefs, upper in rows:
+        for variables, coefs, _, _ in rows.rows:
             starts.append(len(indices))
             indices += variables
             values += coefs
-            uppers.append(upper)
         h.addRows(
-            len(rows),
-            np.full(len(rows), lower),
-            np.array(uppers, dtype=np.float64),
+            len(rows.rows),
+            np.array([max(lower, -inf) for _, _, lower, _ in rows.rows], dtype=np.float64),
+            np.array([min(upper, inf) for _, _, _, upper in rows.rows], dtype=np.float64),
             len(indices),
             np.array(starts, dtype=np.int32),
             np.array(indices, dtype=np.int32),
             np.array(values, dtype=np.float64),
         )
+        self.h = h
+        self.n = n
 
     def maximize(self, objective: Mapping[int, int], hint: Sequence[int]) -> None:
         costs = np.zeros(self.n)
@@ -379,30 +466,26 @@ class _Highs(_Backend):
 def _lexicographic(
     peer: str,
     scenario: Scenario,
-    make: Callable[[LinearModel], _Backend],
+    make_rows: Callable[[Candidates], RowModel],
+    make_backend: Callable[[RowModel], _Backend],
     *,
     time_limit_s: float,
-    naive_keep_apart: bool = False,
 ) -> PeerResult:
     """Stages as in ``placement.solve``: each threat level, then the secondary objective."""
     started = time.monotonic()
     candidates = Candidates(scenario, Threats(scenario))
-    lm = linear_model(candidates, naive_keep_apart=naive_keep_apart)
-    backend = make(lm)
+    rows = make_rows(candidates)
+    backend = make_backend(rows)
     built = time.monotonic()
     result = PeerResult(
-        peer=peer,
-        new_areas={},
-        build_s=built - started,
-        solve_s=0.0,
-        model_size={"variables": len(lm.keys), **{f"rows_{k}": v for k, v in lm.row_kinds.items()}},
+        peer=peer, new_areas={}, build_s=built - started, solve_s=0.0, model_size=rows.size
     )
     present = {p.defector.threat_level for p in candidates.people.values() if p.areas}
-    values: list[int] = [0] * len(lm.upper_bounds)
+    values: list[int] = [0] * len(rows.bounds)
     proven = True
     found_any = False
     for level in [lvl for lvl in THREAT_LEVELS if lvl in present]:
-        objective = level_objective(lm, scenario, level)
+        objective = rows.levels[level]
         backend.maximize(objective, values)
         tick = time.monotonic()
         status, value, bound, solution = backend.solve(time_limit_s - (tick - started))
@@ -422,7 +505,7 @@ def _lexicographic(
         backend.hold(objective, placed, exact=optimal)
     all_optimal = proven
     if proven:
-        backend.maximize(lm.secondary, values)
+        backend.maximize(rows.secondary, values)
         tick = time.monotonic()
         status, value, bound, solution = backend.solve(time_limit_s - (tick - started))
         result.stages.append(
@@ -437,19 +520,17 @@ def _lexicographic(
     result.primary_optimal = proven
     result.status = "optimal" if all_optimal else "feasible" if found_any else "unknown"
     result.new_areas = {
-        lm.keys[v][0]: lm.keys[v][1] for v in range(len(lm.keys)) if found_any and values[v]
+        person: area for v, (person, area) in sorted(rows.keys.items()) if found_any and values[v]
     }
     return result
 
 
 def run_highs(scenario: Scenario, *, time_limit_s: float) -> PeerResult:
-    return _lexicographic("highs", scenario, _Highs, time_limit_s=time_limit_s)
+    return _lexicographic("highs", scenario, placement_rows, _Highs, time_limit_s=time_limit_s)
 
 
 def run_naive(scenario: Scenario, *, time_limit_s: float) -> PeerResult:
-    return _lexicographic(
-        "naive", scenario, _CpSat, time_limit_s=time_limit_s, naive_keep_apart=True
-    )
+    return _lexicographic("naive", scenario, naive_rows, _CpSat, time_limit_s=time_limit_s)
 
 
 RUNNERS: dict[str, Callable[..., PeerResult]] = {

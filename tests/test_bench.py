@@ -8,16 +8,21 @@ the exact peers agree with the planner on the contract's objective.
 from __future__ import annotations
 
 import importlib
+import math
+import random
 import sys
+from collections import Counter
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from ortools.sat.python import cp_model
 
 from placement.candidates import Candidates
 from placement.generate import generate_scenario
-from placement.objectives import secondary_points
+from placement.model import build_model
+from placement.objectives import secondary_objective, secondary_points
 from placement.scenario import Scenario, scenario_from_document
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
@@ -86,17 +91,79 @@ def test_naive_encoding_has_a_row_per_close_pair_of_areas(
     peers: ModuleType, scenario: Scenario
 ) -> None:
     candidates = Candidates(scenario)
-    strong = peers.linear_model(candidates)
-    naive = peers.linear_model(candidates, naive_keep_apart=True)
-    assert strong.keys == naive.keys
+    naive = peers.naive_rows(candidates)
+    rows = zip(naive.rows, naive.kinds, strict=True)
+    keep_apart = {
+        tuple(sorted(naive.keys[v] for v in variables))
+        for (variables, _, _, _), kind in rows
+        if kind == "keep_apart"
+    }
+    assert keep_apart, "no keep-apart rows: the instance tests nothing"
+    limit = scenario.policy.keep_apart_km
+    expected = set()
+    for pair in candidates.threats.keep_apart_pairs:
+        first, second = candidates.people.get(pair.first), candidates.people.get(pair.second)
+        if first is None or second is None:
+            continue
+        for a in first.areas:
+            for b in second.areas:
+                if candidates.distance_km[a, b] < limit:
+                    expected.add(tuple(sorted([(first.index, a), (second.index, b)])))
+    assert keep_apart == expected
+    assert naive.size["constraints_keep_apart"] == len(expected)
 
-    def keep_apart(model: Any) -> list[list[int]]:
-        rows = zip(model.rows, model.kinds, strict=True)
-        return [variables for (variables, _, _), kind in rows if kind == "keep_apart"]
 
-    assert keep_apart(strong), "no keep-apart rows: the instance tests nothing"
-    assert all(len(row) == 2 for row in keep_apart(naive))
-    assert len(keep_apart(naive)) == sum(len(row) - 1 for row in keep_apart(strong))
+def _holds(rows: Any, values: dict[int, int]) -> bool:
+    """Every row of a row model holds for these variable values (absent ones are 0)."""
+    for variables, coefs, lower, upper in rows.rows:
+        total = sum(c * values.get(v, 0) for v, c in zip(variables, coefs, strict=True))
+        if not lower <= total <= upper:
+            return False
+    return True
+
+
+def test_highs_rows_are_the_planner_model(peers: ModuleType, scenario: Scenario) -> None:
+    """On random partial plans, the rows hold exactly when CP-SAT's model accepts the plan."""
+    candidates = Candidates(scenario)
+    rows = peers.placement_rows(candidates)
+    built = build_model(candidates)
+    secondary_objective(built)  # the crowding counters, as in the secondary stage
+    assert len(rows.rows) == len(built.model.proto.constraints)
+    assert rows.keys == {var.index: key for key, var in built.assign.items()}
+    people = sorted(p for p, person in candidates.people.items() if person.areas)
+    generator = random.Random(1)
+    verdicts = []
+    for _ in range(60):
+        chosen = generator.sample(people, generator.randint(1, len(people)))
+        plan = {p: generator.choice(candidates.people[p].areas) for p in chosen}
+        values = {built.assign[p, a].index: 1 for p, a in plan.items()}
+        newcomers = Counter(plan.values())
+        low = generator.random() < 0.3  # crowding counters too low: a row must object
+        for area, crowding in built.crowding.items():
+            values[crowding.index] = 0 if low else max(newcomers[area] - 1, 0)
+        model = built.model.clone()
+        for index in range(len(model.proto.variables)):
+            model.add(model.get_int_var_from_proto_index(index) == values.get(index, 0))
+        accepted = cp_model.CpSolver().solve(model) == cp_model.OPTIMAL
+        assert _holds(rows, values) == accepted, plan
+        verdicts.append(accepted)
+    assert any(verdicts) and not all(verdicts), "the plans test only one side"
+
+
+def test_constraints_without_a_row_form_are_refused(peers: ModuleType) -> None:
+    model = cp_model.CpModel()
+    x, y, z = (model.new_bool_var(name) for name in "xyz")
+    model.add_at_most_one([x, ~y])
+    model.add_exactly_one([~x, y, z])
+    [at_most_one, exactly_one] = model.proto.constraints
+    # not-y is 1 - y: -y with the 1 moved to the bound.
+    assert peers._proto_row(at_most_one, 0) == ("at_most_one", ([0, 1], [1, -1], -math.inf, 0))
+    assert peers._proto_row(exactly_one, 1) == ("exactly_one", ([0, 1, 2], [-1, 1, 1], 0, 0))
+    model.add_bool_or([x, y]).only_enforce_if(z)
+    model.add_multiplication_equality(x, [y, z])
+    for number in (2, 3):
+        with pytest.raises(ValueError, match=f"constraint {number}: "):
+            peers._proto_row(model.proto.constraints[number], number)
 
 
 def _run(solve_s: float, violations: int = 0) -> dict[str, Any]:
