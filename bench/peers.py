@@ -218,9 +218,11 @@ def _objective_terms(model: cp_model.CpModel, expression: cp_model.LinearExprT) 
 
 
 def _proto_row(constraint: Any, number: int) -> tuple[str, Row]:
-    """One CP-SAT constraint as a linear row; the constraint types placement uses, only.
+    """One CP-SAT constraint as a linear row, for the constraint types placement uses.
 
-    The ``has_*`` tests come first: reading a sub-message that is not set creates it.
+    Any other type, an enforcement literal or a domain with holes raises ``ValueError``, so
+    a model that grows a new kind of constraint cannot be dropped silently from the MIP. The
+    ``has_*`` tests come first: reading a sub-message that is not set creates it.
     """
     if len(constraint.enforcement_literal):
         raise ValueError(f"constraint {number}: enforcement literals have no row form here")
