@@ -1,4 +1,5 @@
-"""Starting plans for the search: a stage's plan completed greedily, with one-step moves.
+"""Starting plans for the search: a stage's plan completed greedily, with one-step moves,
+and, for the secondary stage, improved by single moves (``improve_plan``).
 
 Each threat level's stage starts from the previous stage's plan (a CP-SAT solution hint),
 which places the people of the new level only by chance. ``complete_plan`` adds the people not
@@ -24,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from placement.candidates import Candidates
+from placement.objectives import CROWDING_POINTS, score_parts
 
 
 class _Occupancy:
@@ -151,4 +153,47 @@ def complete_plan(candidates: Candidates, plan: Mapping[int, int]) -> dict[int, 
         for area in areas:
             if occupancy.make_room(person, area):
                 break
+    return dict(sorted(occupancy.area_of.items()))
+
+
+def improve_plan(candidates: Candidates, plan: Mapping[int, int]) -> dict[int, int]:
+    """The plan with people moved, one at a time, to areas worth more secondary points.
+
+    The start of the secondary stage: the last level's plan was chosen for counts only. Each
+    person in turn moves to the free area that raises the plan's secondary points the most
+    (``placement.objectives``: margin, waits, wishes, and crowding), if any; passes repeat
+    until no move helps. Everyone stays placed and every rule holds after each move, so the
+    proven counts hold too; only the starting plan changes, never what is proven.
+    """
+    occupancy = _Occupancy(candidates)
+    for person, area in sorted(plan.items()):
+        occupancy.settle(person, area)
+    newcomers: dict[int, int] = {}
+    for area in plan.values():
+        newcomers[area] = newcomers.get(area, 0) + 1
+    points = {
+        person: {a: score_parts(candidates, candidates.people[person], a).total for a in c.areas}
+        for person, c in candidates.people.items()
+        if person in plan
+    }
+    moved = True
+    while moved:
+        moved = False
+        for person in sorted(plan):
+            home = occupancy.area_of[person]
+            # What staying is worth, against leaving: leaving a shared area ends one crowding.
+            here = points[person][home] - (CROWDING_POINTS if newcomers[home] > 1 else 0)
+            best_gain, best_area = 0, None
+            occupancy.leave(person)
+            for area, value in points[person].items():
+                gain = value - here - (CROWDING_POINTS if newcomers.get(area, 0) else 0)
+                if area != home and gain > best_gain and occupancy.fits(person, area):
+                    best_gain, best_area = gain, area
+            if best_area is None:
+                occupancy.settle(person, home)
+                continue
+            occupancy.settle(person, best_area)
+            newcomers[home] -= 1
+            newcomers[best_area] = newcomers.get(best_area, 0) + 1
+            moved = True
     return dict(sorted(occupancy.area_of.items()))

@@ -1,8 +1,9 @@
-"""The search's starting plans (placement.hints): completed greedily, making room by one move.
+"""The search's starting plans (placement.hints): completed greedily, making room by one move,
+and improved for the secondary objective.
 
 A starting plan is only a hint, so these tests hold it to what makes it useful: it keeps every
-rule (judged by the independent checker), keeps everyone it was given, and moves one person
-when that lets a newcomer in.
+rule (judged by the independent checker), keeps everyone it was given, moves one person when
+that lets a newcomer in, and moves people to areas worth more secondary points.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from test_end_to_end import line_scenarios
 
 from placement.candidates import Candidates
 from placement.check import check_plan
-from placement.hints import complete_plan
+from placement.hints import complete_plan, improve_plan
+from placement.objectives import CROWDING_POINTS, secondary_points
 from placement.plan import plan_from_result
 from placement.scenario import Scenario
 from placement.solve import start_session
@@ -34,7 +36,7 @@ def candidates_of(scenario: Scenario) -> Candidates:
 
 
 # The line geography's areas A0..A9 are area indices 0..9.
-A3, A4, A5, A7 = 3, 4, 5, 7
+A3, A4, A5, A6, A7 = 3, 4, 5, 6, 7
 
 
 def test_newcomer_takes_the_only_area_left_after_one_move_for_housing() -> None:
@@ -113,3 +115,52 @@ def test_completed_plan_keeps_every_rule_and_everyone_given(
     session.result.new_areas = completed
     report = check_plan(scenario, plan_from_result(session.result))
     assert report.ok, (report.violations[:3], report.structural[:3])
+
+
+def test_improved_plan_moves_a_person_to_a_wished_for_area_with_room() -> None:
+    scenario = line_scenario(
+        networks=NETWORKS,
+        defectors=[person("D1", prefer=["A6"]), person("D2", "N2", prefer=["A7"])],
+        housing={"A3": 1, "A6": 1, "A7": 0},
+    )
+    candidates = candidates_of(scenario)
+    start = {0: A3}
+    improved = improve_plan(candidates, start)
+    assert improved == {0: A6}
+    assert secondary_points(candidates, improved) > secondary_points(candidates, start)
+    # A7 has no housing: D2 may wish for it, but stays where the plan put them.
+    assert improve_plan(candidates_of(scenario), {1: A3}) == {1: A3}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=line_scenarios(), keep=st.lists(st.booleans(), min_size=12, max_size=12))
+def test_improved_plan_keeps_every_rule_and_everyone_and_never_scores_less(
+    scenario: Scenario, keep: list[bool]
+) -> None:
+    session = start_session(scenario)
+    candidates = session.built.candidates
+    start = {p: a for p, a in complete_plan(candidates, {}).items() if keep[p % len(keep)]}
+    improved = improve_plan(candidates, start)
+    assert set(improved) == set(start)
+    assert all(improved[p] in candidates.people[p].areas for p in improved)
+    assert secondary_points(candidates, improved) >= secondary_points(candidates, start)
+    session.result.new_areas = improved
+    report = check_plan(scenario, plan_from_result(session.result))
+    assert report.ok, (report.violations[:3], report.structural[:3])
+
+
+def test_improved_plan_spreads_newcomers_sharing_an_area() -> None:
+    # Two people of unrelated networks share A5; A6 is as good for either and has room.
+    networks = [{"id": "N1"}, {"id": "N3"}]
+    scenario = line_scenario(
+        networks=networks,
+        defectors=[person("D1"), person("D2", "N3")],
+        housing={"A5": 2, "A6": 1},
+    )
+    candidates = candidates_of(scenario)
+    improved = improve_plan(candidates, {0: A5, 1: A5})
+    assert sorted(improved.values()) == [A5, A6]
+    assert (
+        secondary_points(candidates, improved)
+        == secondary_points(candidates, {0: A5, 1: A5}) + CROWDING_POINTS
+    )
