@@ -21,7 +21,7 @@ from placement.hints import complete_plan, improve_plan
 from placement.objectives import CROWDING_POINTS, secondary_points
 from placement.plan import plan_from_result
 from placement.scenario import Scenario
-from placement.solve import start_session
+from placement.solve import SolveSession, start_session
 
 NETWORKS = [{"id": "N1", "rivals": ["N2"]}, {"id": "N2"}]
 EVERY_SERVICE = ["exit_program", "trauma_care", "psychiatric_care", "addiction_treatment"]
@@ -111,9 +111,15 @@ def test_completed_plan_keeps_every_rule_and_everyone_given(
     given_plan = {p: a for p, a in first.items() if keep[p % len(keep)]}
     completed = complete_plan(candidates, given_plan)
     assert set(given_plan) <= set(completed)
-    assert all(completed[p] in candidates.people[p].areas for p in completed)
-    session.result.new_areas = completed
-    report = check_plan(scenario, plan_from_result(session.result))
+    _assert_keeps_every_rule(session, completed)
+
+
+def _assert_keeps_every_rule(session: SolveSession, plan: dict[int, int]) -> None:
+    """Everyone is in one of their candidate areas, and the checker finds nothing wrong."""
+    candidates = session.built.candidates
+    assert all(plan[p] in candidates.people[p].areas for p in plan)
+    session.result.new_areas = plan
+    report = check_plan(candidates.scenario, plan_from_result(session.result))
     assert report.ok, (report.violations[:3], report.structural[:3])
 
 
@@ -142,11 +148,8 @@ def test_improved_plan_keeps_every_rule_and_everyone_and_never_scores_less(
     start = {p: a for p, a in complete_plan(candidates, {}).items() if keep[p % len(keep)]}
     improved = improve_plan(candidates, start)
     assert set(improved) == set(start)
-    assert all(improved[p] in candidates.people[p].areas for p in improved)
     assert secondary_points(candidates, improved) >= secondary_points(candidates, start)
-    session.result.new_areas = improved
-    report = check_plan(scenario, plan_from_result(session.result))
-    assert report.ok, (report.violations[:3], report.structural[:3])
+    _assert_keeps_every_rule(session, improved)
 
 
 def test_improved_plan_spreads_newcomers_sharing_an_area() -> None:
