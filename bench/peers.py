@@ -411,7 +411,6 @@ class _Highs(_Backend):
             np.arange(n, dtype=np.int32),
             np.array([highspy.HighsVarType.kInteger] * n),
         )
-        inf = highspy.kHighsInf
         starts: list[int] = []
         indices: list[int] = []
         values: list[int] = []
@@ -421,8 +420,9 @@ class _Highs(_Backend):
             values += coefs
         h.addRows(
             len(rows.rows),
-            np.array([max(lower, -inf) for _, _, lower, _ in rows.rows], dtype=np.float64),
-            np.array([min(upper, inf) for _, _, _, upper in rows.rows], dtype=np.float64),
+            # A missing side is math.inf, which is HiGHS's infinity (kHighsInf) too.
+            np.array([lower for _, _, lower, _ in rows.rows], dtype=np.float64),
+            np.array([upper for _, _, _, upper in rows.rows], dtype=np.float64),
             len(indices),
             np.array(starts, dtype=np.int32),
             np.array(indices, dtype=np.int32),

@@ -168,9 +168,6 @@ def improve_plan(candidates: Candidates, plan: Mapping[int, int]) -> dict[int, i
     occupancy = _Occupancy(candidates)
     for person, area in sorted(plan.items()):
         occupancy.settle(person, area)
-    newcomers: dict[int, int] = {}
-    for area in plan.values():
-        newcomers[area] = newcomers.get(area, 0) + 1
     points = {
         person: {a: score_parts(candidates, candidates.people[person], a).total for a in c.areas}
         for person, c in candidates.people.items()
@@ -182,18 +179,18 @@ def improve_plan(candidates: Candidates, plan: Mapping[int, int]) -> dict[int, i
         for person in sorted(plan):
             home = occupancy.area_of[person]
             # What staying is worth, against leaving: leaving a shared area ends one crowding.
-            here = points[person][home] - (CROWDING_POINTS if newcomers[home] > 1 else 0)
+            shared = len(occupancy.residents[home]) > 1
+            here = points[person][home] - (CROWDING_POINTS if shared else 0)
             best_gain, best_area = 0, None
             occupancy.leave(person)
             for area, value in points[person].items():
-                gain = value - here - (CROWDING_POINTS if newcomers.get(area, 0) else 0)
+                crowded = bool(occupancy.residents.get(area))
+                gain = value - here - (CROWDING_POINTS if crowded else 0)
                 if area != home and gain > best_gain and occupancy.fits(person, area):
                     best_gain, best_area = gain, area
             if best_area is None:
                 occupancy.settle(person, home)
                 continue
             occupancy.settle(person, best_area)
-            newcomers[home] -= 1
-            newcomers[best_area] = newcomers.get(best_area, 0) + 1
             moved = True
     return dict(sorted(occupancy.area_of.items()))

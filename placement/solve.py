@@ -740,21 +740,20 @@ def _stage(
     *,
     name: str,
     objective: cp_model.LinearExprT,
-    hint: dict[int, int] | None,
+    hint: dict[int, int],
     parameters: Mapping[str, Any] | None = None,
 ) -> tuple[dict[int, int], bool] | None:
-    """Maximise one objective, from a plan (``hint``) or none; None when no plan was found."""
+    """Maximise one objective from a plan (``hint``); None when no plan was found."""
     model = session.built.model
     model.clear_objective()  # type: ignore[no-untyped-call]  # ortools lacks the hint
     model.clear_hints()  # type: ignore[no-untyped-call]  # ortools lacks the hint
-    if hint is not None:
-        for (person, area), var in sorted(session.built.assign.items()):
-            model.add_hint(var, hint.get(person) == area)
-        newcomers: dict[int, int] = {}
-        for area in hint.values():
-            newcomers[area] = newcomers.get(area, 0) + 1
-        for area, crowding in sorted(session.built.crowding.items()):
-            model.add_hint(crowding, max(newcomers.get(area, 0) - 1, 0))
+    for (person, area), var in sorted(session.built.assign.items()):
+        model.add_hint(var, hint.get(person) == area)
+    newcomers: dict[int, int] = {}
+    for area in hint.values():
+        newcomers[area] = newcomers.get(area, 0) + 1
+    for area, crowding in sorted(session.built.crowding.items()):
+        model.add_hint(crowding, max(newcomers.get(area, 0) - 1, 0))
     model.maximize(objective)
     solver, stage = _run(session, name, parameters)
     session.result.stages.append(stage)
