@@ -322,7 +322,13 @@ def plan_from_result(
         "area_load": area_load,
         "model": result.model_size,
         "stages": [
-            {"name": s.name, "status": s.status.lower(), "objective": s.objective, "bound": s.bound}
+            {
+                "name": s.name,
+                "status": s.status.lower(),
+                "objective": s.objective,
+                "bound": s.bound,
+                **({"found_by": s.found_by} if s.found_by else {}),
+            }
             for s in result.stages
         ],
     }
@@ -339,6 +345,9 @@ def plan_from_result(
         "areas": geography.source,
         **(extra_provenance or {}),
         "created_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        # Whether a neighbourhood search ran beside the secondary stage (it does when a core
+        # is spare); not how many rounds it made, which depends on the clock.
+        **({"neighbourhood_search": True} if result.helpers else {}),
         "timing_s": {
             "build": round(result.build_s, 3),
             **{f"stage_{i + 1}": round(s.wall_s, 3) for i, s in enumerate(result.stages)},

@@ -35,12 +35,20 @@ against 20.8 / 6.8 s (seeds 1 / 2); fine grids within 0.2 s; nobody placed seed 
 limit ends at 75,723 points instead of 73,987 (the level plan), though with 90 s at 81,918
 instead of 82,874.
 
+Beside the secondary stage, when a core is spare, a neighbourhood search re-solves one region
+of the plan at a time (``placement.neighbourhood``). Its plan is used only when the stage ends
+unproven and the neighbourhood search's plan has more points: a proven stage's plan is always
+the main search's. Measured with nobody placed (60 s limit): seed 2 ends at 84,454 points
+instead of 75,723 (bound 85,343); seeds 1 and 4 keep the main search's plan; national and
+stress seeds take the same time with it as without (docs/benchmarks.md, item 11).
+
 The plan's status is ``optimal`` only when every stage is proven optimal;
 ``metrics.primary_optimal`` tells whether at least the contract's objective was proven.
 
 Reproducibility: CP-SAT with one worker, or with several workers and ``interleave_search``, is
 deterministic for a given seed. Both are offered; a time limit that cuts a search short can still
-make two runs differ, which the plan's status (``feasible``) then says.
+make two runs differ, which the plan's status (``feasible``) then says. The neighbourhood search
+does not change this: it can decide the plan only when the secondary stage was cut short.
 
 What-if decisions (``pins`` and ``forbids``, see ``placement.whatif``) are hard:
 
@@ -72,6 +80,7 @@ from ortools.sat.python import cp_model
 from placement.candidates import Candidates, Occupancy
 from placement.hints import complete_plan, improve_plan
 from placement.model import PlacementModel, build_model
+from placement.neighbourhood import NeighbourhoodSearch, spare_core
 from placement.objectives import (
     THREAT_LEVELS,
     placed_at_level,
@@ -155,6 +164,8 @@ class StageResult:
     objective: float | None
     bound: float | None
     wall_s: float
+    found_by: str | None = None
+    """Set when the stage's plan came from a search beside it (e.g. "neighbourhood search")."""
 
 
 @dataclass
@@ -181,6 +192,8 @@ class SolveResult:
     They are pending in ``scenario`` (their former home freed) and placed by this solve."""
     original: Scenario | None = None
     """The scenario as given, when what-if decisions changed ``scenario`` (else None)."""
+    helpers: list[NeighbourhoodSearch] = field(default_factory=list)
+    """Searches run beside a stage (see ``placement.neighbourhood``), for the plan's record."""
 
     @property
     def status(self) -> Literal["optimal", "feasible", "infeasible", "error"]:
@@ -563,21 +576,53 @@ def solve_stages(session: SolveSession) -> dict[int, int]:
     solution = solve_primary(session)
     if session.result.primary_optimal and not session.stopped:
         solution = improve_plan(session.built.candidates, solution)
-        found = _stage(
-            session,
-            name="margins, waits, wishes, spread",
-            objective=secondary_objective(session.built),
-            hint=solution,
-            parameters=SECONDARY_STAGE_PARAMETERS,
-        )
+        objective = secondary_objective(session.built)
+        helper = _neighbourhood_search(session, objective, solution)
+        try:
+            found = _stage(
+                session,
+                name="margins, waits, wishes, spread",
+                objective=objective,
+                hint=solution,
+                parameters=SECONDARY_STAGE_PARAMETERS,
+            )
+        finally:
+            if helper is not None:
+                helper.stop()
+        stage = session.result.stages[-1]
+        if found is not None and found[1]:
+            return found[0]  # proven: always the main search's plan, so runs agree
         candidates = session.built.candidates
-        kept = secondary_points(candidates, solution)
-        if found is not None and secondary_points(candidates, found[0]) >= kept:
-            solution = found[0]
-        else:
-            stage = session.result.stages[-1]
-            stage.objective = float(kept)  # the plan kept is the stage's best known one
+        best = secondary_points(candidates, solution)
+        if found is not None and secondary_points(candidates, found[0]) >= best:
+            solution, best = found[0], secondary_points(candidates, found[0])
+        if helper is not None and helper.best_points > best:
+            solution, best = helper.best, helper.best_points
+            stage.found_by = "neighbourhood search"
+        stage.objective = float(best)  # the plan kept is the stage's best known one
     return solution
+
+
+def _neighbourhood_search(
+    session: SolveSession, objective: cp_model.LinearExprT, start: dict[int, int]
+) -> NeighbourhoodSearch | None:
+    """Start the neighbourhood search beside the secondary stage, when a core is spare."""
+    settings = session.settings
+    if not spare_core(settings.workers):
+        return None
+    remaining = settings.time_limit_s - (time.monotonic() - session.started)
+    parameters = {
+        **settings.cp_sat_parameters(remaining),
+        **SECONDARY_STAGE_PARAMETERS,
+        "num_workers": 1,
+        "interleave_search": False,
+    }
+    helper = NeighbourhoodSearch(
+        session.built, objective, start, seed=settings.seed, parameters=parameters
+    )
+    session.result.helpers.append(helper)
+    helper.start()
+    return helper
 
 
 def solve_primary(session: SolveSession) -> dict[int, int]:
