@@ -571,7 +571,8 @@ def solve_stages(session: SolveSession) -> dict[int, int]:
     (``placement.hints.improve_plan``), as a complete hint but skips the search around it
     (see the module docstring). That plan is kept when the stage finds nothing better in its
     time: every plan it may return has the proven counts, so the better of the two by
-    secondary points is the answer.
+    secondary points is the answer. A neighbourhood search runs beside the stage when a core
+    is spare; when the stage ends unproven, its plan is a third candidate.
     """
     solution = solve_primary(session)
     if session.result.primary_optimal and not session.stopped:
@@ -594,8 +595,8 @@ def solve_stages(session: SolveSession) -> dict[int, int]:
             return found[0]  # proven: always the main search's plan, so runs agree
         candidates = session.built.candidates
         best = secondary_points(candidates, solution)
-        if found is not None and secondary_points(candidates, found[0]) >= best:
-            solution, best = found[0], secondary_points(candidates, found[0])
+        if found is not None and (points := secondary_points(candidates, found[0])) >= best:
+            solution, best = found[0], points
         if helper is not None and helper.best_points > best:
             solution, best = helper.best, helper.best_points
             stage.found_by = "neighbourhood search"
