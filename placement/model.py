@@ -31,7 +31,9 @@ Objectives are linear in the same Booleans (see ``placement.objectives``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -55,6 +57,34 @@ class PlacementModel:
     Filled by ``placement.objectives.secondary_objective``; a plan given as a hint sets them
     too, so that the hint is a complete solution."""
     constraint_counts: dict[str, int] = field(default_factory=dict)
+
+
+def plan_hint(built: PlacementModel, plan: Mapping[int, int]) -> dict[int, int]:
+    """A complete solution hint for a plan: proto index -> value, for every decision variable.
+
+    The crowding variables get the values the plan implies, so that CP-SAT can take the plan
+    as a whole solution (the secondary stage, and each round of the neighbourhood search).
+    """
+    hint = {
+        var.index: int(plan.get(person) == area) for (person, area), var in built.assign.items()
+    }
+    newcomers: dict[int, int] = {}
+    for area in plan.values():
+        newcomers[area] = newcomers.get(area, 0) + 1
+    for area, crowding in built.crowding.items():
+        hint[crowding.index] = max(newcomers.get(area, 0) - 1, 0)
+    return dict(sorted(hint.items()))
+
+
+def set_parameters(solver: cp_model.CpSolver, parameters: Mapping[str, Any]) -> None:
+    """Set CP-SAT parameters by name; list-valued ones (e.g. ``subsolvers``) are replaced."""
+    for key, value in parameters.items():
+        if isinstance(value, list | tuple):
+            repeated = getattr(solver.parameters, key)
+            repeated.clear()
+            repeated.extend(value)
+        else:
+            setattr(solver.parameters, key, value)
 
 
 def build_model(candidates: Candidates) -> PlacementModel:

@@ -31,7 +31,7 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from placement.model import PlacementModel
+from placement.model import PlacementModel, plan_hint, set_parameters
 from placement.objectives import secondary_points
 
 #: Share of the candidate areas, nearest first to a random centre, whose people are free to
@@ -75,8 +75,8 @@ class NeighbourhoodSearch:
         self.model.clear_objective()  # type: ignore[no-untyped-call]  # ortools lacks the hint
         self.model.clear_hints()  # type: ignore[no-untyped-call]  # ortools lacks the hint
         self.model.maximize(objective)
+        self.built = built
         self.assign = {key: var.index for key, var in sorted(built.assign.items())}
-        self.crowding = {area: var.index for area, var in sorted(built.crowding.items())}
         self.best = dict(start)
         self.best_points = secondary_points(self.candidates, self.best)
         self.rounds = 0
@@ -128,26 +128,18 @@ class NeighbourhoodSearch:
     def _resolve(self, free: set[int]) -> dict[int, int] | None:
         """The best plan found with everyone outside ``free`` kept where they are."""
         model = self.model.clone()
+        for index, value in plan_hint(self.built, self.best).items():
+            model.add_hint(model.get_int_var_from_proto_index(index), value)
         fixed: list[cp_model.LiteralT] = []
-        newcomers: dict[int, int] = {}
-        for area in self.best.values():
-            newcomers[area] = newcomers.get(area, 0) + 1
         for (person, area), index in self.assign.items():
-            var = model.get_bool_var_from_proto_index(index)
-            here = self.best.get(person) == area
-            if person in free:
-                model.add_hint(var, here)
-            else:
-                fixed.append(var if here else ~var)
-        for area, index in self.crowding.items():
-            model.add_hint(
-                model.get_int_var_from_proto_index(index), max(newcomers.get(area, 0) - 1, 0)
-            )
+            if person not in free:
+                var = model.get_bool_var_from_proto_index(index)
+                fixed.append(var if self.best.get(person) == area else ~var)
         model.add_bool_and(fixed)
         solver = cp_model.CpSolver()
-        for key, value in self.parameters.items():
-            setattr(solver.parameters, key, value)
-        solver.parameters.max_deterministic_time = ROUND_DETERMINISTIC_TIME
+        set_parameters(
+            solver, {**self.parameters, "max_deterministic_time": ROUND_DETERMINISTIC_TIME}
+        )
         with self._lock:
             if self._stopped.is_set():
                 return None

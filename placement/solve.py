@@ -79,7 +79,7 @@ from ortools.sat.python import cp_model
 
 from placement.candidates import Candidates, Occupancy
 from placement.hints import complete_plan, improve_plan
-from placement.model import PlacementModel, build_model
+from placement.model import PlacementModel, build_model, plan_hint, set_parameters
 from placement.neighbourhood import NeighbourhoodSearch, spare_core
 from placement.objectives import (
     THREAT_LEVELS,
@@ -676,17 +676,6 @@ def _run(
     return solver, stage
 
 
-def set_parameters(solver: cp_model.CpSolver, parameters: dict[str, Any]) -> None:
-    """Set CP-SAT parameters by name; list-valued ones (e.g. ``subsolvers``) are replaced."""
-    for key, value in parameters.items():
-        if isinstance(value, list | tuple):
-            field = getattr(solver.parameters, key)
-            field.clear()
-            field.extend(value)
-        else:
-            setattr(solver.parameters, key, value)
-
-
 def search_in_worker(
     solver: cp_model.CpSolver,
     model: cp_model.CpModel,
@@ -793,13 +782,8 @@ def _stage(
     model = session.built.model
     model.clear_objective()  # type: ignore[no-untyped-call]  # ortools lacks the hint
     model.clear_hints()  # type: ignore[no-untyped-call]  # ortools lacks the hint
-    for (person, area), var in sorted(session.built.assign.items()):
-        model.add_hint(var, hint.get(person) == area)
-    newcomers: dict[int, int] = {}
-    for area in hint.values():
-        newcomers[area] = newcomers.get(area, 0) + 1
-    for area, crowding in sorted(session.built.crowding.items()):
-        model.add_hint(crowding, max(newcomers.get(area, 0) - 1, 0))
+    for index, value in plan_hint(session.built, hint).items():
+        model.add_hint(model.get_int_var_from_proto_index(index), value)
     model.maximize(objective)
     solver, stage = _run(session, name, parameters)
     session.result.stages.append(stage)
