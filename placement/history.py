@@ -12,7 +12,8 @@ memory), personal identity numbers are refused with their place, and every probl
 at once, in the order of the file, with its place (``events[12].territory.network: unknown
 network 'N44' (did you mean N04?)``). Events are checked against the world *as the earlier
 events made it*: a network must exist at that date, someone who leaves must be in the program,
-an arrival must bring a new id, dates must not go backwards.
+an arrival must bring a new id. Events apply in date order (sorted, same-date events in file
+order), whatever their order in the file.
 
 The world is kept as a scenario document (a dict) with every area written as its id, and
 ``World.apply`` changes it event by event; ``placement.replay`` resolves it with
@@ -37,6 +38,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -140,6 +142,14 @@ class EventSpec(_Strict):
     policy: dict[str, Any] | None = Field(
         None, description="Policy keys to change; the same keys and bounds as a scenario's."
     )
+
+    @field_validator(*EVENT_KINDS, mode="after")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        """A kind key left empty (``leave:`` with nothing after it) reads as null; say so."""
+        if value is None:
+            raise ValueError("is empty: give the event's details after the key")
+        return value
 
     @model_validator(mode="after")
     def _one_kind(self) -> EventSpec:
@@ -555,21 +565,15 @@ class _Checker:
         return self.start.geography
 
     def check(self, specs: Sequence[tuple[int, EventSpec]]) -> list[Event]:
+        """Resolve the events in date order (the contract's), same-date ones in file order.
+
+        The file's order need not be the dates' order: events are sorted by date, stably, and
+        keep their places in the file (``events[12]``) for messages and the replay's record.
+        """
+        ordered = sorted(specs, key=lambda item: item[1].date)
         events = []
-        latest: tuple[datetime.date, int] | None = None
-        for number, (position, spec) in enumerate(specs):
+        for number, (position, spec) in enumerate(ordered):
             place = f"events[{position}]"
-            if latest is not None and spec.date < latest[0]:
-                self.problems.append(
-                    Problem(
-                        f"{place}.date",
-                        f"out of date order: {spec.date.isoformat()} comes after "
-                        f"{latest[0].isoformat()} (events[{latest[1]}]); events must be in "
-                        "date order",
-                    )
-                )
-            elif latest is None or spec.date > latest[0]:
-                latest = (spec.date, position)
             before = len(self.problems)
             event = self._resolve(position, spec)
             if event is None:
@@ -577,7 +581,7 @@ class _Checker:
             self.world.apply(event)
             if len(self.problems) == before:
                 events.append(event)
-            last_of_date = number + 1 == len(specs) or specs[number + 1][1].date != spec.date
+            last_of_date = number + 1 == len(ordered) or ordered[number + 1][1].date != spec.date
             if last_of_date and not self.problems:
                 self._resolve_world(place)
         return events

@@ -767,11 +767,15 @@ def _summary(history: History, steps: Sequence[dict[str, Any]]) -> dict[str, Any
         "people_moved": sorted(set(moved)),
         "ever_at_risk": at_risk,
         "steps_with_people_at_risk": sum(1 for s in steps if s["at_risk"]),
-        "at_end": {
-            "placed": len(last["assignments"]) if last else 0,
-            "waiting": len(last["unplaced"]) if last else 0,
-            "at_risk": len(last["at_risk"]) if last else 0,
-        },
+        "at_end": (
+            {
+                "placed": len(last["assignments"]),
+                "waiting": len(last["unplaced"]),
+                "at_risk": len(last["at_risk"]),
+            }
+            if last
+            else _start_counts(history)
+        ),
     }
     actual = [s["actual"] for s in steps if "actual" in s]
     if actual:
@@ -780,6 +784,13 @@ def _summary(history: History, steps: Sequence[dict[str, Any]]) -> dict[str, Any
             "new_violations": sum(1 for a in actual for v in a["violations"] if v["new"]),
         }
     return summary
+
+
+def _start_counts(history: History) -> dict[str, int]:
+    """``at_end`` of a history without events: nothing was decided, the start stands."""
+    people = history.start.defectors
+    placed = sum(1 for person in people if person.placed_in is not None)
+    return {"placed": placed, "waiting": len(people) - placed, "at_risk": 0}
 
 
 def hindsight(

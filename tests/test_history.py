@@ -105,8 +105,6 @@ def test_every_problem_is_listed_with_its_place_in_file_order(tmp_path: Path) ->
     )
     assert problems(path) == [
         "events[0].rivalry[1]: unknown network 'N03' at this date (did you mean N02 or N01?)",
-        "events[1].date: out of date order: 2023-02-01 comes after 2023-03-01 (events[0]); "
-        "events must be in date order",
         "events[1].leave: 'D09' is not in the program at this date (did you mean D01?)",
         "events[2].arrive.id: defector 'D01' already exists (from the starting scenario)",
         "events[3].territory.network: unknown network 'N44' at this date",
@@ -119,6 +117,46 @@ def test_every_problem_is_listed_with_its_place_in_file_order(tmp_path: Path) ->
         "events[9].arive: unknown key 'arive' (did you mean arrive or leave?)",
         "events[10]: an event has exactly one of arrive, leave, threat, rivalry, truce, "
         "territory, network, capacity, policy besides date and actual; found rivalry and truce",
+    ]
+
+
+def test_an_empty_event_is_a_problem_at_its_key(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        - date: 2023-03-01
+          leave:
+        - date: 2023-03-02
+          arrive: null
+        - date: 2023-03-03
+          rivalry:
+        """,
+    )
+    assert problems(path) == [
+        "events[0].leave: is empty: give the event's details after the key",
+        "events[1].arrive: is empty: give the event's details after the key",
+        "events[2].rivalry: is empty: give the event's details after the key",
+    ]
+
+
+def test_events_apply_in_date_order_whatever_the_file_order(tmp_path: Path) -> None:
+    """The contract: events apply in date order, same-date events in file order."""
+    path = write(
+        tmp_path,
+        """\
+        - date: 2023-03-01
+          leave: D02
+        - date: 2023-02-01
+          arrive: {id: D02, networks: [N02], origin: Malmö}
+        - date: 2023-02-01
+          threat: {defector: D02, threat_level: 5}
+        """,
+    )
+    history = load_history(path)
+    assert [(e.date.isoformat(), e.kind, e.position) for e in history.events] == [
+        ("2023-02-01", "arrive", 1),
+        ("2023-02-01", "threat", 2),
+        ("2023-03-01", "leave", 0),
     ]
 
 

@@ -297,6 +297,15 @@ def test_a_new_feud_moves_one_of_a_pair_never_both(tmp_path: Path) -> None:
     assert [r["defector"] for r in step["at_risk"]] == ["D01", "D02"]
 
 
+def test_a_history_without_events_ends_where_it_started(tmp_path: Path) -> None:
+    """No date, no decision: the summary's end is the start (two placed), not an empty world."""
+    path = tmp_path / "still.yaml"
+    path.write_text(PAIR.replace("events:\n  - {date: 2023-02-01, rivalry: [N01, N02]}\n", ""))
+    result = replay_history(load_history(path), SETTINGS)
+    assert result.steps == []
+    assert result.timeline["summary"]["at_end"] == {"placed": 2, "waiting": 0, "at_risk": 0}
+
+
 # --------------------------------------------------------------------------- the command line
 
 
