@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from placement.geography import FloatMatrix
-from placement.names import HintBudget
+from placement.names import HintBudget, did_you_mean
 from placement.plan import Plan
 from placement.rules import RULES, RuleName
 from placement.scenario import Defector, Scenario
@@ -230,13 +230,17 @@ def _read_plan(scenario: Scenario, plan: Plan, report: CheckReport) -> list[_Pla
         places[person_id].append(place)
         area = geography.index_of(assignment.area)
         if area is None:
-            hint = budget.area_hint(geography, assignment.area)
+            if geography.ambiguous(assignment.area):
+                why = geography.unknown_reference(assignment.area)
+                report.structural.append(f"{place}: {why} (for {person_id})")
+                continue
+            hint = did_you_mean(geography.suggestions(assignment.area)) if budget.allows() else ""
             report.structural.append(
                 f"{place}: unknown area '{assignment.area}' for {person_id}{hint}"
             )
             continue
         name = assignment.area_name
-        if name is not None and geography.index_of(name) != area:
+        if name is not None and not geography.refers_to(name, area):
             report.warnings.append(
                 f"{place}: area_name '{name}' does not match area '{assignment.area}' "
                 f"({geography.names[area]}); the area, not the name, was checked"

@@ -20,10 +20,11 @@ municipalities and smaller custom files always get every distance exactly.
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -67,22 +68,62 @@ class Geography:
 
     @cached_property
     def _lookup(self) -> dict[str, int]:
-        table: dict[str, int] = {}
+        """Folded id or name -> area; a name that several areas share is left out.
+
+        An id always wins over another area's name: ids are unique, and a plan writes ids.
+        """
+        by_name: dict[str, list[int]] = {}
         for index, name in enumerate(self.names):
-            table.setdefault(name.casefold(), index)
+            by_name.setdefault(_fold(name), []).append(index)
+        table = {name: found[0] for name, found in by_name.items() if len(found) == 1}
         for index, area_id in enumerate(self.ids):
-            table[area_id.casefold()] = index  # ids win over names on a clash
+            table[_fold(area_id)] = index
         return table
 
+    @cached_property
+    def _shared_names(self) -> dict[str, list[int]]:
+        by_name: dict[str, list[int]] = {}
+        for index, name in enumerate(self.names):
+            by_name.setdefault(_fold(name), []).append(index)
+        ids = {_fold(area_id) for area_id in self.ids}
+        return {
+            name: found for name, found in by_name.items() if len(found) > 1 and name not in ids
+        }
+
     def index_of(self, reference: str) -> int | None:
-        """The index of the area an id or name refers to, or None when there is none."""
-        return self._lookup.get(reference.strip().casefold())
+        """The index of the area an id or name refers to, or None when there is none.
+
+        Matching ignores case, surrounding spaces and Unicode normal form (an editor may write
+        "ö" as "o" and a combining diaeresis). A name that several areas share (possible in a
+        custom areas file) refers to none: ``ambiguous`` lists them.
+        """
+        return self._lookup.get(_fold(reference))
+
+    def ambiguous(self, reference: str) -> list[str]:
+        """The ids of the areas sharing the name ``reference``; empty when it is not shared."""
+        return [self.ids[index] for index in self._shared_names.get(_fold(reference), [])]
+
+    def refers_to(self, reference: str, index: int) -> bool:
+        """Whether ``reference`` names area ``index``: its id, or a name it has (shared or not)."""
+        return self.index_of(reference) == index or self.ids[index] in self.ambiguous(reference)
+
+    def unknown_reference(self, reference: str, hint: bool = True) -> str:
+        """Why ``reference`` names no area: shared by several, or unknown (with suggestions)."""
+        shared = self.ambiguous(reference)
+        if shared:
+            return (
+                f"area name '{reference}' is shared by {len(shared)} areas "
+                f"(ids {', '.join(shared[:5])}{', ...' if len(shared) > 5 else ''}): write the id"
+            )
+        suggestions = self.suggestions(reference) if hint else []
+        close = f" (did you mean {' or '.join(suggestions)}?)" if suggestions else ""
+        return f"unknown area '{reference}'{close}"
 
     def suggestions(self, reference: str, limit: int = 3) -> list[str]:
         """The valid names closest to an unknown reference, for "did you mean" messages."""
-        folded = reference.strip().casefold()
-        by_fold = {name.casefold(): name for name in self.names}
-        by_fold.update({i.casefold(): i for i in self.ids if i.casefold() not in by_fold})
+        folded = _fold(reference)
+        by_fold = {_fold(name): name for name in self.names}
+        by_fold.update({_fold(i): i for i in self.ids if _fold(i) not in by_fold})
         close = difflib.get_close_matches(folded, list(by_fold), n=limit, cutoff=0.6)
         return [by_fold[c] for c in close]
 
@@ -158,11 +199,12 @@ def _load_custom_areas(path: Path, spec: str) -> Geography:
 
     place = "areas"
     try:
-        is_file = path.is_file()
+        is_file, is_dir = path.is_file(), path.is_dir()
     except OSError:  # e.g. a name too long for the file system
-        is_file = False
+        is_file = is_dir = False
     if not is_file:
-        raise InputError(str(path), [Problem(place, f"areas file '{spec}' not found")])
+        what = "is a directory, not a file" if is_dir else "not found"
+        raise InputError(str(path), [Problem(place, f"areas file '{spec}' {what}")])
     try:
         if path.suffix.lower() in {".parquet", ".geoparquet"}:
             frame = gpd.read_parquet(path)
@@ -190,7 +232,7 @@ def _load_custom_areas(path: Path, spec: str) -> Geography:
     seen: dict[str, int] = {}
     for row, area_id in enumerate(ids):
         # references match ids case-insensitively, so 'A' and 'a' would be one area
-        folded = area_id.casefold()
+        folded = _fold(area_id)
         if not area_id:
             problems.append(Problem(f"areas[{row}].id", "empty id"))
         elif folded in seen:
@@ -206,11 +248,49 @@ def _load_custom_areas(path: Path, spec: str) -> Geography:
             problems.append(Problem(f"areas[{row}].geometry", f"expected a polygon, got {kind}"))
     if problems:
         raise InputError(str(path), problems)
-    frame = frame.to_crs(METRIC_CRS)
+    frame, problems = _to_metric(frame)
+    if problems:
+        raise InputError(str(path), problems)
     geometries = np.asarray(shapely.make_valid(np.asarray(frame.geometry.values)), dtype=object)
     return Geography(
         ids=tuple(ids), names=tuple(names), geometries=geometries, source=str(path.resolve())
     )
+
+
+def _to_metric(frame: Any) -> tuple[Any, list[Problem]]:
+    """The frame in SWEREF 99 TM, and a problem when coordinates cannot be in the file's CRS.
+
+    The usual cause: a GeoJSON file in SWEREF 99 TM metres without a ``crs`` member, which
+    GeoJSON reads as WGS 84 degrees. Projected anyway, every point becomes infinite and every
+    distance NaN, and a plan built on that would be wrong without a word; so it is refused.
+    """
+    crs = frame.crs
+    metric = frame.to_crs(METRIC_CRS)
+    if crs.is_geographic:
+        west, south, east, north = frame.geometry.bounds.to_numpy(dtype=np.float64).T
+        fits = (west >= -180) & (east <= 180) & (south >= -90) & (north <= 90)
+        why = "lie outside longitude -180..180 or latitude -90..90"
+    else:
+        fits = np.isfinite(metric.geometry.bounds.to_numpy(dtype=np.float64)).all(axis=1)
+        why = f"cannot be projected to {METRIC_CRS}"
+    rows = np.flatnonzero(~fits)
+    if rows.size == 0:
+        return metric, []
+    first = ", ".join(f"areas[{row}]" for row in rows[:3])
+    more = f" and {rows.size - 3} more" if rows.size > 3 else ""
+    return metric, [
+        Problem(
+            "areas",
+            f"{rows.size} of {len(frame)} areas {why} in the file's CRS {crs.to_string()} "
+            f"({first}{more}): declare the CRS the coordinates are in (GeoJSON without 'crs' "
+            "means WGS 84)",
+        )
+    ]
+
+
+def _fold(text: str) -> str:
+    """A reference as matched: Unicode NFC, surrounding spaces dropped, case folded."""
+    return unicodedata.normalize("NFC", text).strip().casefold()
 
 
 def _text(value: object) -> str:

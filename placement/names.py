@@ -43,18 +43,15 @@ class HintBudget:
         """The "did you mean" suffix for an unknown name, or nothing past the budget."""
         return did_you_mean(close_matches(name, known)) if self.allows() else ""
 
-    def area_hint(self, geography: Geography, reference: str) -> str:
-        """The "did you mean" suffix for an unknown area, or nothing past the budget."""
-        return did_you_mean(geography.suggestions(reference)) if self.allows() else ""
-
     def area(
         self, geography: Geography, reference: str, place: str, problems: list[Problem]
     ) -> int | None:
         """The area's index, or None with a problem naming the place and the likely areas."""
         index = geography.index_of(reference)
         if index is None:
-            hint = self.area_hint(geography, reference)
-            problems.append(Problem(place, f"unknown area '{reference}'{hint}"))
+            problems.append(
+                Problem(place, geography.unknown_reference(reference, hint=self.allows()))
+            )
         return index
 
     def areas(

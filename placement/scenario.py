@@ -59,9 +59,11 @@ def _area_reference(value: Any) -> Any:
     if isinstance(value, int):
         if 1000 <= value <= 9999:
             return str(value)
+        example = f' (e.g. "{value:04d}")' if 0 <= value < 1000 else ""
+        as_id = f', and ids of an areas file quoted ("{value}")' if abs(value) < 10**9 else ""
         raise ValueError(
             f"area code {value} is a number; write municipality codes as quoted 4-digit "
-            f'strings (e.g. "{value:04d}")'
+            f"strings{example}{as_id}"
         )
     return value
 
@@ -78,7 +80,8 @@ def _plain_id(value: str) -> str:
                 f"contains the invisible or control character U+{ord(character):04X}; "
                 "ids and area names must be plain text"
             )
-    return value
+    # One form for what looks the same: an editor may write "ö" as "o" + a combining mark.
+    return unicodedata.normalize("NFC", value)
 
 
 def _plain_text(value: str | None) -> str | None:
@@ -425,7 +428,11 @@ def scenario_from_document(
         try:
             geography = load_geography(spec.areas, base_dir=base_dir)
         except InputError as error:
-            problems.extend(error.problems)
+            # A row of the areas file is named with that file, not as a place in this one.
+            problems.extend(
+                p if p.place == "areas" else Problem("areas", f"{spec.areas}: {p}")
+                for p in error.problems
+            )
             raise InputError(source, problems) from None
     resolver = _Resolver(spec, geography, problems, positions=positions)
     scenario = resolver.resolve(sha256=sha256, source=source)

@@ -279,10 +279,7 @@ def _capacity_target(
     assert geography is not None
     index = geography.index_of(reference)
     if index is None:
-        hint = geography.suggestions(reference)
-        return f"unknown area '{reference}'" + (
-            f" (did you mean {' or '.join(hint)}?)" if hint else ""
-        )
+        return geography.unknown_reference(reference)
     areas = capacity.get("areas")
     if areas is None:
         areas = capacity["areas"] = {}
@@ -372,11 +369,7 @@ def _person_and_area(scenario: Scenario, text: str, option: str) -> tuple[int, i
         )
     area = scenario.geography.index_of(where)
     if area is None:
-        hint = scenario.geography.suggestions(where)
-        return Problem(
-            place,
-            f"unknown area '{where}'" + (f" (did you mean {' or '.join(hint)}?)" if hint else ""),
-        )
+        return Problem(place, scenario.geography.unknown_reference(where))
     return person, area
 
 

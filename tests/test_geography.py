@@ -297,6 +297,81 @@ def test_missing_custom_areas_file_in_a_scenario(tmp_path: Path) -> None:
     ]
 
 
+def test_a_shared_name_refers_to_no_area_and_says_which_share_it(tmp_path: Path) -> None:
+    """Two districts may share a name in a custom file; a reference by it must not guess."""
+    path = tmp_path / "a.geojson"
+    features = [
+        feature({"id": "A", "name": "Centrum"}, square(X0, Y0, 1000)),
+        feature({"id": "B", "name": "centrum"}, square(X0 + 50_000, Y0, 1000)),
+        feature({"id": "C", "name": "A"}, square(X0 + 90_000, Y0, 1000)),
+    ]
+    path.write_text(geojson(features))
+    areas = load_geography(str(path))
+    assert areas.index_of("Centrum") is None
+    assert areas.ambiguous("CENTRUM") == ["A", "B"]
+    assert areas.unknown_reference("Centrum") == (
+        "area name 'Centrum' is shared by 2 areas (ids A, B): write the id"
+    )
+    assert areas.index_of("A") == 0  # an id wins over another area's name
+    assert areas.refers_to("Centrum", 1) and not areas.refers_to("Centrum", 2)
+    scenario_path = tmp_path / "s.yaml"
+    scenario_path.write_text(
+        "format: placement-scenario/1\nareas: a.geojson\n"
+        "networks: [{id: N, territory: [Centrum, B]}]\n"
+    )
+    with pytest.raises(InputError) as caught:
+        load_scenario(scenario_path)
+    assert [str(p) for p in caught.value.problems] == [
+        "networks[0].territory[0]: area name 'Centrum' is shared by 2 areas (ids A, B): "
+        "write the id"
+    ]
+
+
+def test_references_match_whatever_the_unicode_normal_form() -> None:
+    """ "Malmö" typed as "Malmo" + a combining diaeresis (NFD) is still Malmö."""
+    decomposed = "Malmo\u0308"
+    assert SWEDEN.index_of(decomposed) == SWEDEN.index_of("Malmö")
+
+
+def test_an_areas_directory_is_named_as_one(tmp_path: Path) -> None:
+    (tmp_path / "d.geojson").mkdir()
+    assert area_problems(tmp_path / "d.geojson") == [
+        Problem("areas", f"areas file '{tmp_path / 'd.geojson'}' is a directory, not a file")
+    ]
+
+
+def test_metres_in_a_file_read_as_degrees_are_refused(tmp_path: Path) -> None:
+    """GeoJSON without a crs member is WGS 84: SWEREF metres there would give NaN distances."""
+    path = squares_file(tmp_path / "a.geojson")
+    document = json.loads(path.read_text())
+    del document["crs"]
+    path.write_text(json.dumps(document))
+    assert area_problems(path) == [
+        Problem(
+            "areas",
+            "4 of 4 areas lie outside longitude -180..180 or latitude -90..90 in the file's "
+            "CRS EPSG:4326 (areas[0], areas[1], areas[2] and 1 more): declare the CRS the "
+            "coordinates are in (GeoJSON without 'crs' means WGS 84)",
+        )
+    ]
+
+
+def test_rows_of_a_bad_areas_file_are_named_with_that_file(tmp_path: Path) -> None:
+    path = tmp_path / "a.geojson"
+    path.write_text(
+        geojson(
+            [feature({"id": "A"}, square(X0, Y0, 1)), feature({"id": "A"}, square(X0, Y0 + 9, 1))]
+        )
+    )
+    scenario_path = tmp_path / "s.yaml"
+    scenario_path.write_text("format: placement-scenario/1\nareas: a.geojson\n")
+    with pytest.raises(InputError) as caught:
+        load_scenario(scenario_path)
+    assert [str(p) for p in caught.value.problems] == [
+        "areas: a.geojson: areas[1].id: duplicate id 'A'"
+    ]
+
+
 def test_missing_custom_areas_file(tmp_path: Path) -> None:
     path = tmp_path / "nowhere.geojson"
     assert area_problems(path) == [Problem("areas", f"areas file '{path}' not found")]

@@ -306,6 +306,7 @@ def test_four_digit_numbers_are_codes_in_json(tmp_path: Path) -> None:
 
 NUMBER_HINT = (
     'area code {0} is a number; write municipality codes as quoted 4-digit strings (e.g. "{0:04d}")'
+    ', and ids of an areas file quoted ("{0}")'
 )
 
 
@@ -340,7 +341,8 @@ def test_other_numbers_and_booleans_are_not_areas(tmp_path: Path) -> None:
     assert problems(tmp_path, text) == [
         "networks[0].territory[0]: Input should be a valid string (got 12.5)",
         "networks[0].territory[1]: Input should be a valid string (got True)",
-        "networks[0].territory[2]: " + NUMBER_HINT.format(12345),
+        "networks[0].territory[2]: area code 12345 is a number; write municipality codes as "
+        'quoted 4-digit strings, and ids of an areas file quoted ("12345")',
     ]
 
 
@@ -453,6 +455,20 @@ def test_duplicate_ids(tmp_path: Path) -> None:
         "networks[2].id: duplicate network id 'N1' (first at networks[0])",
         "defectors[1].id: duplicate defector id 'D1' (first at defectors[0])",
     ]
+
+
+def test_ids_that_look_the_same_are_the_same(tmp_path: Path) -> None:
+    """ "Dö" precomposed and as o + a combining diaeresis is one id (Unicode NFC)."""
+    assert doc_problems(
+        tmp_path,
+        {
+            "networks": [{"id": "N1"}],
+            "defectors": [
+                {"id": "D\u00f6", "networks": ["N1"], "origin": "Umeå"},
+                {"id": "Do\u0308", "networks": ["N1"], "origin": "Luleå"},
+            ],
+        },
+    ) == ["defectors[1].id: duplicate defector id 'D\u00f6' (first at defectors[0])"]
 
 
 def test_network_relations_with_itself_or_both_ways(tmp_path: Path) -> None:
