@@ -93,11 +93,13 @@ class LiteralSafeLoader(yaml.SafeLoader):
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
+            # 2480 and "2480" are one area code once read: the same key written twice.
+            same = str(key) if isinstance(key, int) and not isinstance(key, bool) else key
             try:
-                if key in seen:
+                if same in seen:
                     line = key_node.start_mark.line + 1
                     self.duplicate_keys.append(f"duplicate key '{_shown(key)}' on line {line}")
-                seen.add(key)
+                seen.add(same)
             except TypeError:  # unhashable key; the base class reports it
                 pass
         return super().construct_mapping(node, deep=deep)

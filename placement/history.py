@@ -37,6 +37,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     ValidationError,
     field_validator,
     model_validator,
@@ -89,12 +90,15 @@ def _no_number_date(value: Any) -> Any:
     return value
 
 
-EventDate = Annotated[datetime.date, BeforeValidator(_no_number_date)]
+EventDate = Annotated[datetime.date, BeforeValidator(_no_number_date), Strict(False)]
+"""Lax on purpose: a JSON file writes dates as strings."""
 NetworkPair = Annotated[list[Identifier], Field(min_length=2, max_length=2)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # strict: values of another type are refused, never converted (``threat_level: true``
+    # is not level 1), as in scenarios.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 class TerritoryChange(_Strict):

@@ -114,7 +114,7 @@ class _Strict(BaseModel):
     # allow_inf_nan=False: ``threat_buffer_km: NaN`` (JSON) or ``nan`` (YAML, read as text)
     # is refused as "not a finite number" rather than by a confusing bound ("should be less
     # than or equal to 5000"); a NaN that slipped through would compare false everywhere.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 class Policy(_Strict):

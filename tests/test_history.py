@@ -160,6 +160,34 @@ def test_events_apply_in_date_order_whatever_the_file_order(tmp_path: Path) -> N
     ]
 
 
+def test_event_values_of_another_type_are_never_converted(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        - date: 2023-03-01
+          threat: {defector: D01, threat_level: true}
+        - date: 2023-03-02
+          capacity: {area: Umeå, housing_units: "3"}
+        """,
+    )
+    assert problems(path) == [
+        "events[0].threat.threat_level: Input should be a valid integer (got True)",
+        "events[1].capacity.housing_units: Input should be a valid integer (got '3')",
+    ]
+
+
+def test_a_json_history_writes_dates_as_strings(tmp_path: Path) -> None:
+    (tmp_path / "start.yaml").write_text(START, encoding="utf-8")
+    path = tmp_path / "h.json"
+    path.write_text(
+        '{"format": "placement-history/1", "scenario": "start.yaml", '
+        '"events": [{"date": "2023-03-01", "leave": "D01"}]}',
+        encoding="utf-8",
+    )
+    (event,) = load_history(path).events
+    assert (event.date.isoformat(), event.kind) == ("2023-03-01", "leave")
+
+
 def test_problems_in_the_scenario_file_are_named_with_it(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text(START.replace("Göteborg]", "Goteborg]"), encoding="utf-8")
     path = write(tmp_path, "- {date: 2023-01-10, leave: D01}\n", scenario="bad.yaml")

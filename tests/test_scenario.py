@@ -566,6 +566,28 @@ def test_wrong_format(tmp_path: Path) -> None:
     assert problems(tmp_path, "format: 1\n") == ["format: expected 'placement-scenario/1', got 1"]
 
 
+def test_values_of_another_type_are_never_converted(tmp_path: Path) -> None:
+    """``threat_level: true`` is not level 1, nor ``'yes'`` true: a typo must not go unseen."""
+    assert doc_problems(
+        tmp_path,
+        {
+            "policy": {"allies_of_rivals_threaten": "yes", "max_same_network_per_area": True},
+            "networks": [{"id": "N1"}],
+            "defectors": [
+                {"id": "D1", "networks": ["N1"], "origin": "Umeå", "threat_level": True},
+                {"id": "D2", "networks": ["N1"], "origin": "Umeå", "age": "17"},
+                {"id": "D3", "networks": ["N1"], "origin": "Umeå", "household": 2.0},
+            ],
+        },
+    ) == [
+        "policy.allies_of_rivals_threaten: Input should be a valid boolean (got 'yes')",
+        "policy.max_same_network_per_area: Input should be a valid integer (got True)",
+        "defectors[0].threat_level: Input should be a valid integer (got True)",
+        "defectors[1].age: Input should be a valid integer (got '17')",
+        "defectors[2].household: Input should be a valid integer (got 2.0)",
+    ]
+
+
 def test_wrong_types(tmp_path: Path) -> None:
     assert doc_problems(
         tmp_path,
@@ -590,17 +612,14 @@ def test_wrong_types(tmp_path: Path) -> None:
         "name: Input should be a valid string (got 5)",
         "areas: Input should be a valid string (got 3)",
         "services: Input should be a valid list (got 'x')",
-        "policy.allies_of_rivals_threaten: Input should be a valid boolean, "
-        "unable to interpret input (got 'maybe')",
+        "policy.allies_of_rivals_threaten: Input should be a valid boolean (got 'maybe')",
         "policy.distance: Input should be 'boundary' or 'centroid' (got 'euclid')",
         "networks[0].territory: Input should be a valid list (got 'Malmö')",
-        "defectors[0].household: Input should be a valid integer, "
-        "unable to parse string as an integer (got 'two')",
+        "defectors[0].household: Input should be a valid integer (got 'two')",
         "defectors[0].needs: Input should be a valid list (got 'exit_program')",
         "defectors[0].networks: Input should be a valid list (got 'N1')",
         "defectors[0].origin: Input should be a valid string (got ['Malmö'])",
-        "defectors[0].threat_buffer_km: Input should be a valid number, "
-        "unable to parse string as a number (got '100 km')",
+        "defectors[0].threat_buffer_km: Input should be a valid number (got '100 km')",
     ]
     assert doc_problems(tmp_path, {"networks": {"id": "N1"}}) == [
         "networks: Input should be a valid list (got {'id': 'N1'})"
@@ -690,8 +709,7 @@ def test_broken_items_keep_their_places_and_ids(tmp_path: Path) -> None:
         "networks[1].territory[0]: unknown area 'Stokholm' "
         "(did you mean Stockholm or Boxholm or Tidaholm?)",
         "defectors[0].id: required key is missing",
-        "defectors[1].age: Input should be a valid integer, "
-        "unable to parse string as an integer (got 'old')",
+        "defectors[1].age: Input should be a valid integer (got 'old')",
         "defectors[1].origin: unknown area 'Gotebrg' (did you mean Göteborg?)",
         "defectors[2].threat_level: Input should be less than or equal to 5 (got 7)",
     ]

@@ -100,6 +100,9 @@ def test_yaml_duplicate_keys_are_reported_with_their_line() -> None:
 def test_yaml_codes_written_two_ways_are_duplicates() -> None:
     _, problems = parse_yaml("0180: a\n'0180': b\n")
     assert problems == [Problem("", "duplicate key '0180' on line 2")]
+    # A number key and the same digits quoted: one area code once read, so one key.
+    _, problems = parse_yaml("'2480': a\n2480: b\n")
+    assert problems == [Problem("", "duplicate key '2480' on line 2")]
 
 
 def test_json_duplicate_keys_are_reported() -> None:
