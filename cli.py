@@ -405,7 +405,7 @@ def alternatives(
     cost against plan 1. Fewer than K plans when no further one exists (said why).
     """
     from placement.alternatives import find_alternatives, provenance_of, render_alternatives
-    from placement.plan import write_plan
+    from placement.plan import plan_bytes, write_files_atomic
     from placement.solve import SolveSettings
     from placement.whatif import WhatIf, plan_of
 
@@ -435,23 +435,22 @@ def alternatives(
             progress=progress,
             stop=stop,
         )
+        files: list[tuple[Path, bytes]] = []
+        if outcome.infeasible is not None:
+            infeasible = plan_of(outcome.infeasible, what_if)
+            files.append((directory / "plan-1.json", plan_bytes(infeasible, passphrase=passphrase)))
+        for alternative in outcome.plans:
+            name = f"plan-{alternative.rank}.json"
+            plan = plan_of(
+                alternative.result,
+                what_if,
+                extra_provenance={"alternative": provenance_of(alternative, outcome)},
+            )
+            files.append((directory / name, plan_bytes(plan, passphrase=passphrase)))
+            written.append(name)
         try:
             directory.mkdir(exist_ok=True)
-            if outcome.infeasible is not None:
-                write_plan(
-                    plan_of(outcome.infeasible, what_if),
-                    directory / "plan-1.json",
-                    passphrase=passphrase,
-                )
-            for alternative in outcome.plans:
-                name = f"plan-{alternative.rank}.json"
-                plan = plan_of(
-                    alternative.result,
-                    what_if,
-                    extra_provenance={"alternative": provenance_of(alternative, outcome)},
-                )
-                write_plan(plan, directory / name, passphrase=passphrase)
-                written.append(name)
+            write_files_atomic(files)  # all plans or none: never new beside old
         except OSError as error:
             _cannot_write(output, error)
     if outcome.infeasible is not None:
@@ -463,7 +462,10 @@ def alternatives(
             click.echo(f"What-if: {what_if.describe()}")
         click.echo(render_alternatives(outcome, written))
         sealed = " (encrypted)" if passphrase else ""
-        click.echo(f"Plans written to {directory}{sealed}")
+        if written:
+            click.echo(f"Plans written to {directory}{sealed}")
+        else:
+            click.echo("No plan was written.")
     stale = sorted(
         p.name
         for p in directory.glob("plan-*.json")
@@ -485,15 +487,17 @@ def _stop_on_signals() -> Iterator[StopRequest]:
 
     The first signal lets the running search return its best plan so far, which is then
     written (atomically) and marked ``feasible`` with the reason. A second signal raises
-    KeyboardInterrupt wherever the program is: the process exits at once (130), nothing more
-    is written.
+    KeyboardInterrupt wherever the program is: the process exits at once (130, or 143 when the
+    second signal is SIGTERM), nothing more is written.
     """
     from placement.solve import StopRequest
 
     stop = StopRequest()
+    again: list[str] = []
 
     def handler(signum: int, frame: object) -> None:
         if stop.reason is not None:
+            again.append(signal.Signals(signum).name)
             raise KeyboardInterrupt
         stop.request(signal.Signals(signum).name)
 
@@ -507,7 +511,7 @@ def _stop_on_signals() -> Iterator[StopRequest]:
         # Leave without interpreter finalisation: OR-Tools may still hold native threads
         # that abort the process ("terminate called ...") when destroyed at exit. Nothing is
         # being written here: an interrupted atomic write has removed its temporary.
-        os._exit(EXIT_SIGINT)
+        os._exit(_interrupted_exit_code(again[-1] if again else "SIGINT"))
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
@@ -551,8 +555,8 @@ def _output_path(output: str) -> Path:
     return out
 
 
-def _cannot_write(output: str, error: OSError) -> NoReturn:
-    _fail(InputError(output, [_problem("--output", f"cannot write: {error.strerror}")]))
+def _cannot_write(output: str, error: OSError, option: str = "--output") -> NoReturn:
+    _fail(InputError(output, [_problem(option, f"cannot write: {error.strerror}")]))
 
 
 def _problem(place: str, message: str) -> Any:
@@ -1113,7 +1117,7 @@ def report(
     readable by its owner only, and encrypted like a plan.
     """
     from placement import crypto
-    from placement.plan import load_plan, write_bytes_atomic
+    from placement.plan import OutputWriteError, load_plan, write_files_atomic
     from placement.report import build_report, report_png
 
     out = _output_path(output)
@@ -1133,12 +1137,12 @@ def report(
     outputs = [(out, build_report(loaded, plans, labels=names, title=title).encode("utf-8"))]
     if png_out is not None:
         outputs.append((png_out, report_png(loaded, plans, labels=names)))
-    for target, data in outputs:
-        sealed = data if passphrase is None else crypto.encrypt(data, passphrase)
-        try:
-            write_bytes_atomic(target, sealed)
-        except OSError as error:
-            _cannot_write(str(target), error)
+    sealed = [(t, d if passphrase is None else crypto.encrypt(d, passphrase)) for t, d in outputs]
+    try:
+        write_files_atomic(sealed)  # both or neither
+    except OutputWriteError as error:
+        option = "--png" if error.target == png_out else "--output"
+        _cannot_write(str(error.target), error, option=option)
     note = " (encrypted)" if passphrase else ""
     click.echo(f"Report written to {out}{note}" + (f"; map to {png_out}{note}" if png_out else ""))
 

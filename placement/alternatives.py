@@ -158,12 +158,15 @@ def find_alternatives(
         if found is None or stage is None or stage.objective is None:
             outcome.stopped_because = _why_stopped(session, stage, rank, outcome.min_diff)
             break
-        new_areas, _ = found
+        new_areas, proven = found
+        # Only the plan whose search the signal cut short is marked: one proven before it,
+        # or cut by its time limit before the signal came, is as good as without it.
+        cut_by_signal = stop is not None and stop.reason is not None and not proven
         result = replace(
             base,
             new_areas=dict(sorted(new_areas.items())),
             stages=[*primary_stages, stage],
-            interrupted=None,
+            interrupted=stop.reason if cut_by_signal and stop is not None else None,
         )
         best = outcome.plans[0].secondary_objective if outcome.plans else stage.objective
         outcome.plans.append(
@@ -179,9 +182,6 @@ def find_alternatives(
         )
         earlier.append(new_areas)
         hint = new_areas
-    if stop is not None and stop.reason is not None:
-        for alternative in outcome.plans:
-            alternative.result.interrupted = stop.reason
     return outcome
 
 

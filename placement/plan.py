@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -175,27 +175,59 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     only), are flushed to disk, and the file is then renamed over the target (an atomic
     operation on POSIX file systems).
     """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    write_files_atomic([(Path(path), data)])
+
+
+class OutputWriteError(OSError):
+    """One of several outputs could not be written; none of them was replaced."""
+
+    def __init__(self, target: Path, error: OSError) -> None:
+        super().__init__(error.errno, error.strerror)
+        self.target = target
+
+
+def write_files_atomic(files: Sequence[tuple[Path, bytes]]) -> None:
+    """Write several files all or none: each to a temporary first, then all renamed.
+
+    Why: a command with several outputs (a report and its map, k alternative plans) must not
+    leave a new file beside an old one when the disk fills on the second. Renames within a
+    directory do not fail for want of space. Raises ``OutputWriteError`` naming the target.
+    """
+    staged: list[tuple[str, Path]] = []
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
+        for path, data in files:
+            directory = path.parent if str(path.parent) else Path(".")
+            try:
+                handle, temporary = tempfile.mkstemp(
+                    prefix=f".{path.name}.", suffix=".tmp", dir=directory
+                )
+                staged.append((temporary, path))
+                with os.fdopen(handle, "wb") as stream:
+                    stream.write(data)
+                    stream.flush()
+                    os.fsync(stream.fileno())
+            except OSError as error:
+                raise OutputWriteError(path, error) from error
+        for temporary, path in staged:
+            try:
+                os.replace(temporary, path)
+            except OSError as error:
+                raise OutputWriteError(path, error) from error
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        for temporary, _ in staged:
+            Path(temporary).unlink(missing_ok=True)
         raise
 
 
 def write_plan(plan: Plan, path: str | Path, *, passphrase: str | None = None) -> None:
     """Write the plan atomically, with its digest; encrypted when a passphrase is given."""
-    text = plan_to_json(plan) + "\n"
-    if passphrase is None:
-        write_text_atomic(path, text)
-    else:
-        write_bytes_atomic(path, crypto.encrypt(text.encode("utf-8"), passphrase))
+    write_bytes_atomic(path, plan_bytes(plan, passphrase=passphrase))
+
+
+def plan_bytes(plan: Plan, *, passphrase: str | None = None) -> bytes:
+    """The plan file's bytes, with its digest; encrypted when a passphrase is given."""
+    data = (plan_to_json(plan) + "\n").encode("utf-8")
+    return data if passphrase is None else crypto.encrypt(data, passphrase)
 
 
 def plan_dict(plan: Plan) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from placement.candidates import Candidates
 from placement.check import check_plan
 from placement.plan import Plan, load_plan, plan_from_result
 from placement.scenario import Scenario, load_scenario, scenario_from_document
-from placement.solve import SolveSettings, solve_scenario
+from placement.solve import SolveSettings, StopRequest, solve_scenario
 from placement.whatif import plan_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,6 +118,29 @@ def test_pins_hold_in_every_alternative() -> None:
         plan = plan_of(alternative.result)
         assert _outcomes(scenario, plan)["D10"] == "2580"
         assert check_plan(scenario, plan).ok
+
+
+def test_a_signal_marks_only_the_plan_it_cut_short(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plan 1, proven before the signal, is as good as without it: not marked interrupted."""
+    import placement.alternatives as alternatives
+
+    stop = StopRequest()
+    original = alternatives.run_stage
+
+    def signal_during_plan_2(session: Any, **kwargs: Any) -> Any:
+        if kwargs["name"].startswith("alternative 2"):
+            stop.request("SIGINT")
+        return original(session, **kwargs)
+
+    monkeypatch.setattr(alternatives, "run_stage", signal_during_plan_2)
+    found = find_alternatives(load_scenario(SHORTAGE), 3, SETTINGS, stop=stop)
+    assert found.plans[0].result.interrupted is None
+    assert plan_of(found.plans[0].result).status == "optimal"
+    # Plan 2 is marked when the signal cut its search short (not when it was proven anyway).
+    for later in found.plans[1:]:
+        proven = later.result.stages[-1].status == "OPTIMAL"
+        assert later.result.interrupted == (None if proven else "SIGINT")
+    assert len(found.plans) <= 2  # no plan starts after the signal
 
 
 def test_default_min_diff() -> None:

@@ -280,7 +280,7 @@ def test_unwritable_output_is_exit_2_without_traceback(
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(placement.plan, "write_text_atomic", refuse)
+    monkeypatch.setattr(placement.plan, "write_files_atomic", refuse)
     out = tiny.parent / "plan.json"
     result = runner.invoke(main, ["solve", str(tiny), "-o", str(out), "-q"])
     assert result.exit_code == EXIT_INVALID

@@ -94,14 +94,17 @@ def test_signal_at_any_moment_leaves_a_whole_plan_or_nothing(
     assert _leftovers(tmp_path, out) == []
 
 
-def test_a_second_signal_stops_at_once(long_scenario: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_second_signal_stops_at_once(
+    long_scenario: Path, tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
     out = tmp_path / "plan.json"
     process = _start(long_scenario, out)
     _wait_until_solving(process)
-    process.send_signal(signal.SIGINT)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(sig)
+    process.send_signal(sig)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
+    assert process.returncode == code, stderr
     assert "Traceback" not in stderr
     if out.exists():  # the first signal's plan may have been written before the second
         json.loads(out.read_text(encoding="utf-8"))

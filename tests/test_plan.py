@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from placement.errors import InputError
-from placement.plan import Assignment, Plan, load_plan, write_plan, write_text_atomic
+from placement.plan import (
+    Assignment,
+    OutputWriteError,
+    Plan,
+    load_plan,
+    write_files_atomic,
+    write_plan,
+    write_text_atomic,
+)
 
 
 def test_atomic_write_replaces_the_whole_file(tmp_path: Path) -> None:
@@ -33,6 +41,21 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(
         write_text_atomic(target, "new content")
     assert target.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]
+
+
+def test_several_outputs_are_written_all_or_none(tmp_path: Path) -> None:
+    """A report and its map, or k plans: a failure on one leaves every old file as it was."""
+    first, second = tmp_path / "report.html", tmp_path / "map.png"
+    first.write_text("old report", encoding="utf-8")
+    second.write_text("old map", encoding="utf-8")
+    unwritable = tmp_path / "no-such-dir" / "plan-3.json"
+    with pytest.raises(OutputWriteError) as caught:
+        write_files_atomic([(first, b"new report"), (second, b"new map"), (unwritable, b"x")])
+    assert caught.value.target == unwritable
+    assert (first.read_text(), second.read_text()) == ("old report", "old map")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.png", "report.html"]
+    write_files_atomic([(first, b"new report"), (second, b"new map")])
+    assert (first.read_text(), second.read_text()) == ("new report", "new map")
 
 
 def test_plan_round_trip_keeps_added_keys(tmp_path: Path) -> None:
