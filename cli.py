@@ -628,6 +628,12 @@ def check(
     digest_warning = verify_digest(loaded_plan)
     if digest_warning is not None:
         report.warnings.insert(0, digest_warning)
+    if not loaded_plan.scenario.sha256:
+        report.warnings.insert(
+            0,
+            "the plan records no scenario sha256: whether it was made for this scenario file "
+            "cannot be told",
+        )
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -8,12 +8,13 @@ model that encodes a rule wrongly, which only works if the two do not share code
 A report separates four kinds of findings:
 
 * ``structural``: the plan itself is malformed for this scenario (someone missing, listed twice,
-  an unknown person or area, an already placed person listed as unplaced);
+  an unknown person or area, an already placed person listed as unplaced, or moved when no
+  decision the plan records asks for it);
 * ``violations``: broken rules the plan is to blame for;
 * ``pre_existing``: broken rules among already placed people who stay where they were; the
   contract says these are reported but not counted against the plan;
 * ``warnings``: things a careful reader should know that break no rule (a plan made for another
-  scenario file, an already placed person moved).
+  scenario file, an already placed person moved as a recorded decision asks).
 
 Distances are compared exactly as the contract writes them, ``d >= required``, with no epsilon,
 so a plan the checker accepts is one the contract accepts.
@@ -125,8 +126,11 @@ def check_plan(scenario: Scenario, plan: Plan) -> CheckReport:
     (which already make the plan fail) do not stop the rule checks, so one run shows everything.
     When a person is assigned more than once, their first assignment is the one checked.
     """
+    from placement.whatif import WhatIf, requested_moves
+
     report = CheckReport()
-    placements = _read_plan(scenario, plan, report)
+    allowed = requested_moves(scenario, WhatIf.of_plan(plan))
+    placements = _read_plan(scenario, plan, report, moves_allowed=allowed)
     report.assigned_count = len(placements)
     report.unplaced_count = sum(1 for u in plan.unplaced if u.defector in scenario.defector_index)
     distance = scenario.distance_km
@@ -201,8 +205,14 @@ def _count(n: int, noun: str) -> str:
 # --------------------------------------------------------------------------- plan structure
 
 
-def _read_plan(scenario: Scenario, plan: Plan, report: CheckReport) -> list[_Placement]:
+def _read_plan(
+    scenario: Scenario, plan: Plan, report: CheckReport, *, moves_allowed: set[str]
+) -> list[_Placement]:
     """Resolve the plan's people and areas, recording structural problems and warnings.
+
+    An already placed person in another area is a structural problem unless the plan records
+    a decision that asks for the move (``moves_allowed``: a --pin elsewhere or a --forbid of
+    their home); then it is a warning, so the reader still sees it.
 
     Returns one placement per known person with a known area (first assignment wins), in the
     scenario's order of defectors so that every later finding comes out in a stable order.
@@ -213,9 +223,10 @@ def _read_plan(scenario: Scenario, plan: Plan, report: CheckReport) -> list[_Pla
     chosen: dict[str, int] = {}
     budget = HintBudget()  # a hostile plan with 100,000 unknown names must not take minutes
 
-    if plan.scenario.sha256 and scenario.sha256 and plan.scenario.sha256 != scenario.sha256:
+    recorded = (plan.scenario.sha256 or "").strip().lower()  # hex in either case
+    if recorded and scenario.sha256 and recorded != scenario.sha256:
         report.warnings.append(
-            f"the plan was made for a different scenario file (sha256 {plan.scenario.sha256[:12]}"
+            f"the plan was made for a different scenario file (sha256 {recorded[:12]}"
             f"..., this scenario is {scenario.sha256[:12]}...)"
         )
 
@@ -280,10 +291,17 @@ def _read_plan(scenario: Scenario, plan: Plan, report: CheckReport) -> list[_Pla
         if area is None:
             continue
         if person.placed_in is not None and area != person.placed_in:
-            report.warnings.append(
+            move = (
                 f"{person.id} is moved from {_area(scenario, person.placed_in)} to "
-                f"{_area(scenario, area)}; already placed people move only when the user asks"
+                f"{_area(scenario, area)}"
             )
+            if person.id in moves_allowed:
+                report.warnings.append(f"{move}, as a decision the plan records asks")
+            else:
+                report.structural.append(
+                    f"{move}, but the plan records no --pin or --forbid that asks for it; "
+                    "already placed people stay unless the user asks"
+                )
         placements.append(_Placement(person, area, staying=area == person.placed_in))
     return placements
 

@@ -373,6 +373,22 @@ def _person_and_area(scenario: Scenario, text: str, option: str) -> tuple[int, i
     return person, area
 
 
+def requested_moves(scenario: Scenario, what_if: WhatIf) -> set[str]:
+    """Already placed people whose move the decisions ask for: pinned elsewhere, or forbidden
+    their home. The contract lets them move only then ("unless the user explicitly allows")."""
+    moves: set[str] = set()
+    for option, texts in (("--pin", what_if.pins), ("--forbid", what_if.forbids)):
+        for text in texts:
+            resolved = _person_and_area(scenario, text, option)
+            if isinstance(resolved, Problem):
+                continue
+            person, area = resolved
+            home = scenario.defectors[person].placed_in
+            if home is not None and (area != home) == (option == "--pin"):
+                moves.add(scenario.defectors[person].id)
+    return moves
+
+
 def decisions_honoured(scenario: Scenario, plan: Plan, what_if: WhatIf) -> list[str]:
     """Notes on a plan's recorded pins and forbids: one line per decision the plan breaks.
 

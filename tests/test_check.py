@@ -540,14 +540,33 @@ def test_individual_rules_of_a_staying_person_are_pre_existing() -> None:
     assert [v.rule for v in report.pre_existing] == ["origin", "avoid"]
 
 
-def test_a_moved_person_is_warned_about_and_checked_as_new() -> None:
+def test_a_move_nobody_asked_for_fails_and_one_asked_for_is_checked_as_new() -> None:
+    """The contract: already placed people stay unless the user explicitly allows a move."""
     scenario = make_scenario([person("D001", origin=LULEA, placed_in=MALMO)])
-    report = check_plan(scenario, make_plan({"D001": UMEA}))
-    assert report.warnings == [
-        "D001 is moved from Malmö (1280) to Umeå (2480); already placed people move only when "
-        "the user asks"
+    unasked = check_plan(scenario, make_plan({"D001": UMEA}))
+    assert not unasked.ok
+    assert unasked.structural == [
+        "D001 is moved from Malmö (1280) to Umeå (2480), but the plan records no --pin or "
+        "--forbid that asks for it; already placed people stay unless the user asks"
     ]
-    assert only(report).rule == "origin"
+    for decision in ({"pin": ["D001=Umeå"]}, {"forbid": ["D001=Malmö"]}):
+        plan = Plan.model_validate(
+            {**make_plan({"D001": UMEA}).model_dump(), "provenance": {"what_if": decision}}
+        )
+        asked = check_plan(scenario, plan)
+        assert asked.structural == []
+        assert asked.warnings == [
+            "D001 is moved from Malmö (1280) to Umeå (2480), as a decision the plan records asks"
+        ]
+        assert only(asked).rule == "origin"  # and the new place is checked as a newcomer's
+    # A pin to the person's own home, or a forbid of another area, asks for no move.
+    plan = Plan.model_validate(
+        {
+            **make_plan({"D001": UMEA}).model_dump(),
+            "provenance": {"what_if": {"pin": ["D001=Malmö"]}},
+        }
+    )
+    assert not check_plan(scenario, plan).ok
 
 
 def test_staying_over_the_limit_and_a_newcomer_on_top_are_both_reported() -> None:
@@ -577,6 +596,8 @@ def test_staying_over_the_limit_and_a_newcomer_on_top_are_both_reported() -> Non
 def test_plan_for_another_scenario_file_is_warned_about() -> None:
     scenario = make_scenario([person("D001")], sha256="a" * 64)
     assert check_plan(scenario, make_plan({"D001": UMEA}, sha256="a" * 64)).warnings == []
+    # Hex digits are one number whatever their case.
+    assert check_plan(scenario, make_plan({"D001": UMEA}, sha256="A" * 64)).warnings == []
     report = check_plan(scenario, make_plan({"D001": UMEA}, sha256="b" * 64))
     assert report.ok
     assert len(report.warnings) == 1
@@ -669,7 +690,9 @@ def test_rendered_report_lists_violations_then_pre_existing_then_warnings_then_v
         ],
         networks=RIVALS,
     )
-    report = check_plan(scenario, make_plan({"D001": STOCKHOLM, "D002": STOCKHOLM, "D003": UMEA}))
+    plan = make_plan({"D001": STOCKHOLM, "D002": STOCKHOLM, "D003": UMEA})
+    asked = {**plan.model_dump(), "provenance": {"what_if": {"forbid": ["D003=Malmö"]}}}
+    report = check_plan(scenario, Plan.model_validate(asked))
     text = render_report(report, scenario)
     lines = text.splitlines()
     assert lines[0] == "Checked plan for test: 3 assigned, 0 unplaced, of 3 defectors."

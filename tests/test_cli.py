@@ -132,6 +132,17 @@ def test_check_passes_with_exit_0(runner: CliRunner, tiny: Path) -> None:
     assert "OK" in result.stdout
 
 
+def test_check_says_when_a_plan_names_no_scenario_file(runner: CliRunner, tiny: Path) -> None:
+    out = tiny.parent / "plan.json"
+    runner.invoke(main, ["solve", str(tiny), "-o", str(out), "-q"])
+    data = json.loads(out.read_text(encoding="utf-8"))
+    del data["scenario"]["sha256"]
+    out.write_text(json.dumps(data), encoding="utf-8")
+    result = runner.invoke(main, ["check", str(tiny), str(out)])
+    assert result.exit_code == EXIT_OK
+    assert "the plan records no scenario sha256" in result.stdout
+
+
 def test_bad_scenario_gives_exit_2_every_problem_and_no_file(
     runner: CliRunner, broken: Path
 ) -> None:
