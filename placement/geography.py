@@ -7,13 +7,12 @@ polygon geometry). All distances are measured in SWEREF 99 TM (EPSG:3006), in ki
 computed once per run, vectorised with shapely 2.
 
 Boundary distances of a large custom areas file (``RADIUS_QUERY_MIN_AREAS`` areas or more, such
-as a 10 km grid over Sweden: about 4,800 cells, 11.5 million pairs) are exact only up to
-``EXACT_WITHIN_KM``: a pair whose bounding boxes lie further apart than that can only be further
-apart still, so it gets the bounding-box distance (never less than ``EXACT_WITHIN_KM``), a lower
-bound. Every rule and the safety margin (the rule distance plus at most 100 km, see
-``placement.objectives.MARGIN_CAP_KM``) is therefore decided exactly as long as the distances
-the scenario asks for stay within ``EXACT_WITHIN_KM``; a rule asking for more errs on the safe
-side: it may refuse an area that is far enough, never allow one that is too close. Sweden's
+as a 10 km grid over Sweden: about 4,800 cells, 11.5 million pairs) are exact only up to a
+radius: a pair whose bounding boxes lie further apart than that can only be further apart
+still, so it gets the bounding-box distance (never less than the radius), a lower bound. The
+radius is the largest distance a rule of the scenario asks for plus the safety margin that
+counts (``MARGIN_KM``; ``Scenario.exact_within_km``), and at least ``EXACT_WITHIN_KM``, so every
+rule and margin is decided on exact distances, by the solver and the checker alike. Sweden's
 municipalities and smaller custom files always get every distance exactly.
 """
 
@@ -43,6 +42,9 @@ RADIUS_QUERY_MIN_AREAS = 1000
 #: the default rules (origin 150 km, threats 100 km, keep apart 50 km) with the 100 km margin
 #: cap on top, and per-person threat buffers up to 300 km.
 EXACT_WITHIN_KM = 400.0
+#: How far beyond a rule's distance distances are read exactly: the safety margin the secondary
+#: objective counts (``placement.objectives.MARGIN_CAP_KM``; a test holds the two equal).
+MARGIN_KM = 100.0
 _ROWS_PER_BLOCK = 256  # rows of the bounding-box bound computed at once (memory vs. speed)
 
 
@@ -58,6 +60,10 @@ class Geography:
     names: tuple[str, ...]
     geometries: npt.NDArray[np.object_] = field(repr=False)
     source: str = SWEDEN_MUNICIPALITIES
+    _within: dict[float, FloatMatrix] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Radius-limited boundary matrices of a large file, by the radius they are exact within."""
 
     def __post_init__(self) -> None:
         if len(self.ids) != len(self.names) or len(self.ids) != len(self.geometries):
@@ -137,15 +143,28 @@ class Geography:
             return None
         return self.ids[index][:2]
 
-    def distances(self, kind: DistanceKind) -> FloatMatrix:
-        """The full area-by-area distance matrix in km for ``boundary`` or ``centroid``."""
-        matrix: FloatMatrix = self._boundary_km if kind == "boundary" else self._centroid_km
+    def distances(self, kind: DistanceKind, exact_within_km: float | None = None) -> FloatMatrix:
+        """The full area-by-area distance matrix in km for ``boundary`` or ``centroid``.
+
+        Every distance up to ``exact_within_km`` is exact (a large custom file's boundary
+        distances beyond it are lower bounds, see the module docstring); a scenario asks for
+        the largest distance its rules and margins need (``Scenario.exact_within_km``).
+        """
+        if kind == "centroid":
+            return self._centroid_km
+        if self.source == SWEDEN_MUNICIPALITIES or len(self) < RADIUS_QUERY_MIN_AREAS:
+            return self._dense_boundary_km
+        radius = max(exact_within_km or 0.0, EXACT_WITHIN_KM)
+        wide_enough = [r for r in self._within if r >= radius]
+        if wide_enough:
+            return self._within[min(wide_enough)]
+        matrix = boundary_km_within(self.geometries, radius)
+        self._within.clear()  # a wider matrix serves every narrower request
+        self._within[radius] = matrix
         return matrix
 
     @cached_property
-    def _boundary_km(self) -> FloatMatrix:
-        if self.source != SWEDEN_MUNICIPALITIES and len(self) >= RADIUS_QUERY_MIN_AREAS:
-            return boundary_km_within(self.geometries, EXACT_WITHIN_KM)
+    def _dense_boundary_km(self) -> FloatMatrix:
         return _dense_boundary_km(self.geometries)
 
     @cached_property

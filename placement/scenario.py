@@ -30,7 +30,13 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from placement import _yamlio
 from placement.errors import InputError, Problem
-from placement.geography import SWEDEN_MUNICIPALITIES, FloatMatrix, Geography, load_geography
+from placement.geography import (
+    MARGIN_KM,
+    SWEDEN_MUNICIPALITIES,
+    FloatMatrix,
+    Geography,
+    load_geography,
+)
 from placement.names import HintBudget, close_matches, did_you_mean
 from placement.personal import personal_number_problems
 
@@ -268,8 +274,26 @@ class Scenario:
 
     @property
     def distance_km(self) -> FloatMatrix:
-        """Area-by-area distances in km, by the policy's distance kind."""
-        return self.geography.distances(self.policy.distance)
+        """Area-by-area distances in km, by the policy's distance kind.
+
+        Exact up to ``exact_within_km``, so every rule and margin is decided on true distances.
+        """
+        return self.geography.distances(self.policy.distance, self.exact_within_km)
+
+    @cached_property
+    def exact_within_km(self) -> float:
+        """The largest distance a rule of this scenario asks for, plus the margin that counts.
+
+        Why: a large custom areas file stores only lower bounds beyond some radius; a rule
+        asking for more (a per-person threat buffer of 450 km) read against a lower bound
+        would refuse a far enough area, and the checker would quote a false distance.
+        """
+        policy = self.policy
+        buffers = [d.threat_buffer_km for d in self.defectors]
+        largest = max(
+            [policy.threat_buffer_km, policy.origin_buffer_km, policy.keep_apart_km, *buffers]
+        )
+        return float(largest) + MARGIN_KM
 
     @property
     def pending(self) -> tuple[Defector, ...]:

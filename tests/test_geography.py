@@ -514,6 +514,48 @@ def test_large_custom_files_get_radius_distances(
     assert boundary[2, 3] == pytest.approx(np.hypot(40, 90))
 
 
+def test_the_radius_widens_to_what_a_scenario_asks_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rule asking for more than the default radius is decided on exact distances too."""
+    import placement.geography as geography
+    from placement.geography import _dense_boundary_km
+
+    monkeypatch.setattr(geography, "RADIUS_QUERY_MIN_AREAS", 2)
+    monkeypatch.setattr(geography, "EXACT_WITHIN_KM", 50.0)
+    shapes = _shapes()
+    areas = Geography(
+        ids=tuple(f"A{i}" for i in range(len(shapes))),
+        names=tuple(f"A{i}" for i in range(len(shapes))),
+        geometries=shapes,
+        source="custom.geojson",
+    )
+    exact = _dense_boundary_km(shapes)
+    between = (exact > 50) & (exact <= 300)
+    assert np.any(areas.distances("boundary")[between] < exact[between])  # lower bounds
+    wide = areas.distances("boundary", 300.0)
+    within = exact <= 300
+    assert np.allclose(wide[within], exact[within], rtol=1e-15, atol=0)
+    assert np.all(wide[~within] >= 300)
+    assert areas.distances("boundary", 120.0) is wide  # a wider matrix serves narrower asks
+
+
+def test_a_scenario_asks_for_its_largest_rule_distance_and_the_margin() -> None:
+    from placement.geography import MARGIN_KM
+    from placement.objectives import MARGIN_CAP_KM
+    from placement.scenario import scenario_from_document
+
+    assert MARGIN_KM == MARGIN_CAP_KM  # what the objective counts is read exactly
+    document = {
+        "format": "placement-scenario/1",
+        "policy": {"threat_buffer_km": 100, "origin_buffer_km": 150},
+        "networks": [{"id": "N"}],
+        "defectors": [
+            {"id": "D1", "networks": ["N"], "origin": "Umeå"},
+            {"id": "D2", "networks": ["N"], "origin": "Umeå", "threat_buffer_km": 450},
+        ],
+    }
+    assert scenario_from_document(document).exact_within_km == 550.0
+
+
 def test_municipality_distances_are_always_exact(monkeypatch: pytest.MonkeyPatch) -> None:
     import shapely
 
