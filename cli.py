@@ -297,8 +297,10 @@ def solve(
             scenario, what_if, allow_personal_numbers=allow_personal_numbers
         )
         passphrase = _output_passphrase(encrypt, encrypted_input=_any_encrypted(scenario))
+        # One worker is deterministic whatever the flag says; the plan must not claim otherwise.
+        racing = fast_parallel and workers > 1
         settings = SolveSettings(
-            time_limit_s=time_limit, seed=seed, workers=workers, reproducible=not fast_parallel
+            time_limit_s=time_limit, seed=seed, workers=workers, reproducible=not racing
         )
         progress = None if quiet else (lambda line: click.echo(line, err=True))
         result = solve_scenario(
@@ -668,7 +670,7 @@ def compare(
     output: str | None,
     allow_personal_numbers: bool,
 ) -> None:
-    """Compare PLANS (two or more) of SCENARIO side by side.
+    """Compare PLANS of SCENARIO side by side (one plan alone gives its figures).
 
     Placed and unplaced per threat level, safety margins, the tightest keep-apart distance,
     load per county, service waits, preferences met, moves, the secondary objective, and

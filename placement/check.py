@@ -147,6 +147,30 @@ def check_plan(scenario: Scenario, plan: Plan) -> CheckReport:
     return report
 
 
+def pre_existing_problems(scenario: Scenario) -> list[Violation]:
+    """Rules the already placed people break among themselves, before anyone new is placed.
+
+    The contract: such problems are reported as pre-existing, not counted against a plan.
+    Checked on the plan in which everyone placed stays and nobody new is placed.
+    """
+    from placement.plan import Assignment, Unplaced
+
+    staying = Plan(
+        status="feasible",
+        assignments=[
+            Assignment(defector=d.id, area=scenario.geography.ids[d.placed_in])
+            for d in scenario.defectors
+            if d.placed_in is not None
+        ],
+        unplaced=[
+            Unplaced(defector=d.id, reasons=["pending"])
+            for d in scenario.defectors
+            if d.placed_in is None
+        ],
+    )
+    return check_plan(scenario, staying).pre_existing
+
+
 def render_report(report: CheckReport, scenario: Scenario) -> str:
     """The report as plain text for the CLI, most important first, ending in a one-line verdict."""
     lines: list[str] = []

@@ -33,7 +33,7 @@ from typing import Any, Final, Literal
 import numpy as np
 
 from placement.check import Violation
-from placement.explain import plan_areas
+from placement.explain import floor_km, plan_areas
 from placement.plan import Plan
 from placement.scenario import Scenario
 from placement.threats import Threats
@@ -566,7 +566,7 @@ def map_svg(
     for link in m.links:
         state = "TOO CLOSE: " if link.too_close else ""
         tip = (
-            f"{state}{link.first} and {link.second} are {link.distance_km:.1f} km apart "
+            f"{state}{link.first} and {link.second} are {floor_km(link.distance_km)} apart "
             f"(needs {m.keep_apart_km:g} km): {link.why}"
         )
         style = (

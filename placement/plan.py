@@ -28,6 +28,7 @@ from placement import _yamlio, crypto
 from placement.errors import InputError, Problem
 
 if TYPE_CHECKING:
+    from placement.scenario import Scenario
     from placement.solve import SolveResult
 
 PLAN_FORMAT: Final = "placement-plan/1"
@@ -392,7 +393,7 @@ def plan_from_result(
             f"interrupted by {result.interrupted}: the best plan found so far"
             + (f"; proven stages: {', '.join(done)}" if done else "; no stage was proven")
         )
-    return Plan(
+    plan = Plan(
         format=PLAN_FORMAT,
         scenario=ScenarioRef(name=scenario.name, sha256=scenario.sha256),
         status=result.status,
@@ -402,6 +403,30 @@ def plan_from_result(
         metrics=metrics,
         provenance=provenance,
     )
+    return _with_pre_existing(plan, scenario)
+
+
+def _with_pre_existing(plan: Plan, scenario: Scenario) -> Plan:
+    """The plan with ``pre_existing_problems`` when people who stay break a rule among themselves.
+
+    The contract: the plan reports such problems as pre-existing (they are not counted against
+    it). The checker finds them, on the plan itself, so a what-if move that ends one counts.
+    """
+    from placement.check import check_plan
+
+    found = check_plan(scenario, plan).pre_existing
+    if not found:
+        return plan
+    problems = [
+        {
+            "rule": v.rule,
+            "defectors": list(v.defectors),
+            "areas": list(v.areas),
+            "message": v.message,
+        }
+        for v in found
+    ]
+    return Plan.model_validate({**plan_dict(plan), "pre_existing_problems": problems})
 
 
 def _round_km(value: float) -> float | None:

@@ -206,10 +206,13 @@ def _all_allowed_taken(result: SolveResult, person: PersonCandidates) -> str:
     count = len(person.areas)
     shown = "; ".join(blocked[:MAX_AREAS_NAMED])
     more = f"; and {count - MAX_AREAS_NAMED} more" if count > MAX_AREAS_NAMED else ""
+    stopped_by = (
+        f"was interrupted ({result.interrupted})"
+        if result.interrupted is not None
+        else "stopped at the time limit"
+    )
     caveat = (
-        ""
-        if result.primary_optimal
-        else "; the search stopped at the time limit, so a better plan may exist"
+        "" if result.primary_optimal else f"; the search {stopped_by}, so a better plan may exist"
     )
     return (
         f"{count} area{'s' if count != 1 else ''} allowed by every rule on its own, but all are "

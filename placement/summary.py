@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from placement.check import pre_existing_problems
 from placement.objectives import THREAT_LEVELS
 from placement.plan import Plan
 from placement.scenario import Scenario
@@ -73,7 +74,20 @@ def render_scenario_summary(scenario: Scenario) -> str:
     if no_area:
         shown = ", ".join(no_area[:10]) + (" ..." if len(no_area) > 10 else "")
         lines.append(f"No allowed area at all for {len(no_area)} pending: {shown}")
+    pre_existing = pre_existing_problems(scenario)
+    if pre_existing:
+        lines += ["", _pre_existing_heading(len(pre_existing))]
+        lines += [f"  {v.message}" for v in pre_existing[:MAX_ROWS]]
+        if len(pre_existing) > MAX_ROWS:
+            lines.append(f"  ... and {len(pre_existing) - MAX_ROWS} more")
     return "\n".join(lines)
+
+
+def _pre_existing_heading(count: int) -> str:
+    return (
+        f"Pre-existing problems among people already placed ({count}; not caused by the plan, "
+        "not counted against it):"
+    )
 
 
 def render_solve_summary(plan: Plan, scenario: Scenario) -> str:
@@ -129,6 +143,12 @@ def render_solve_summary(plan: Plan, scenario: Scenario) -> str:
         )
         if len(load) > MAX_ROWS:
             lines.append(f"  ... and {len(load) - MAX_ROWS} more areas")
+    pre_existing = (plan.model_extra or {}).get("pre_existing_problems") or []
+    if pre_existing:
+        lines += ["", _pre_existing_heading(len(pre_existing))]
+        lines += [f"  {p['message']}" for p in pre_existing[:MAX_ROWS]]
+        if len(pre_existing) > MAX_ROWS:
+            lines.append(f"  ... and {len(pre_existing) - MAX_ROWS} more (see the plan file)")
     if plan.unplaced:
         lines += ["", "Unplaced:"]
         for entry in plan.unplaced[:MAX_ROWS]:

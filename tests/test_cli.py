@@ -132,6 +132,28 @@ def test_check_passes_with_exit_0(runner: CliRunner, tiny: Path) -> None:
     assert "OK" in result.stdout
 
 
+def test_pre_existing_problems_are_reported_by_validate_solve_and_the_plan(
+    runner: CliRunner, tiny: Path
+) -> None:
+    """The contract: rules already placed people break among themselves are reported as such."""
+    tiny.write_text(
+        TINY + "  - {id: D5, networks: [N01], origin: Göteborg, placed_in: Luleå}\n",
+        encoding="utf-8",
+    )
+    expected = "keep_apart: D3 in Luleå (2580) and D5 in Luleå (2580) are 0.0 km apart"
+    validated = runner.invoke(main, ["validate", str(tiny)])
+    assert "Pre-existing problems among people already placed (1;" in validated.stdout
+    assert expected in validated.stdout
+    out = tiny.parent / "plan.json"
+    solved = runner.invoke(main, ["solve", str(tiny), "-o", str(out)])
+    assert solved.exit_code == EXIT_OK and expected in solved.stdout
+    data = json.loads(out.read_text(encoding="utf-8"))
+    (problem,) = data["pre_existing_problems"]
+    assert (problem["rule"], problem["defectors"]) == ("keep_apart", ["D3", "D5"])
+    assert problem["message"].startswith(expected)
+    assert check_plan(load_scenario(tiny), load_plan(out)).ok  # not counted against the plan
+
+
 def test_check_says_when_a_plan_names_no_scenario_file(runner: CliRunner, tiny: Path) -> None:
     out = tiny.parent / "plan.json"
     runner.invoke(main, ["solve", str(tiny), "-o", str(out), "-q"])
