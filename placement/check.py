@@ -114,6 +114,8 @@ class _Placement:
     area: int
     staying: bool
     """Already placed (``placed_in``) and assigned to that same area."""
+    listed: bool = True
+    """False for an already placed person the plan leaves out: they live there all the same."""
 
 
 # --------------------------------------------------------------------------- entry points
@@ -131,7 +133,7 @@ def check_plan(scenario: Scenario, plan: Plan) -> CheckReport:
     report = CheckReport()
     allowed = requested_moves(scenario, WhatIf.of_plan(plan))
     placements = _read_plan(scenario, plan, report, moves_allowed=allowed)
-    report.assigned_count = len(placements)
+    report.assigned_count = sum(1 for p in placements if p.listed)
     report.unplaced_count = sum(1 for u in plan.unplaced if u.defector in scenario.defector_index)
     distance = scenario.distance_km
     found: list[Violation] = []
@@ -313,6 +315,10 @@ def _read_plan(
             )
         area = chosen.get(person.id)
         if area is None:
+            if person.placed_in is not None:
+                # Left out, or listed as unplaced (both structural problems above): they still
+                # live there, so newcomers' rules against them are checked in the same run.
+                placements.append(_Placement(person, person.placed_in, staying=True, listed=False))
             continue
         if person.placed_in is not None and area != person.placed_in:
             move = (

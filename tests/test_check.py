@@ -569,6 +569,19 @@ def test_a_move_nobody_asked_for_fails_and_one_asked_for_is_checked_as_new() -> 
     assert not check_plan(scenario, plan).ok
 
 
+def test_a_placed_person_left_out_of_the_plan_still_counts_as_living_there() -> None:
+    """One run shows everything: the omission, and the newcomer placed next to the rival."""
+    scenario = make_scenario(
+        [person("D001", "N01", placed_in=UMEA), person("D002", "N02")], networks=RIVALS
+    )
+    for plan in (make_plan({"D002": UMEA}), make_plan({"D002": UMEA}, unplaced=("D001",))):
+        report = check_plan(scenario, plan)
+        assert len(report.structural) == 1 and report.assigned_count == 1
+        assert [(v.rule, v.defectors) for v in report.violations] == [
+            ("keep_apart", ("D001", "D002"))
+        ]
+
+
 def test_staying_over_the_limit_and_a_newcomer_on_top_are_both_reported() -> None:
     scenario = make_scenario(
         [
