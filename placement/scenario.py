@@ -24,9 +24,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
 from placement import _yamlio
 from placement.errors import InputError, Problem
@@ -477,6 +485,24 @@ def refuse_personal_numbers(document: Any, source: str) -> None:
         raise InputError(source, found)
 
 
+_AREA_REF: TypeAdapter[str] = TypeAdapter(AreaRef)
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _without_broken_keys(model: type[_Model], item: Any) -> _Model | None:
+    """The item validated, or without the keys that break it; None when even that fails."""
+    try:
+        return model.model_validate(item)
+    except ValidationError as error:
+        if not isinstance(item, dict):
+            return None
+        broken = {e["loc"][0] for e in error.errors() if e["loc"]}
+        try:
+            return model.model_validate({k: v for k, v in item.items() if k not in broken})
+        except ValidationError:
+            return None
+
+
 def _salvage(document: dict[str, Any], positions: dict[str, list[int]]) -> ScenarioSpec:
     """Keep every part of a structurally broken document that validates on its own.
 
@@ -490,21 +516,12 @@ def _salvage(document: dict[str, Any], positions: dict[str, list[int]]) -> Scena
         good = []
         kept = positions.setdefault(key, [])
         for position, item in enumerate(items if isinstance(items, list) else []):
-            try:
-                good.append(model.model_validate(item))
+            # Keep a broken item without its broken keys (already reported), so that others
+            # referring to its id are not told that the id is unknown.
+            valid = _without_broken_keys(model, item)
+            if valid is not None:
+                good.append(valid)
                 kept.append(position)
-            except ValidationError as error:
-                # Keep the item without its broken keys (already reported), so that others
-                # referring to its id are not told that the id is unknown.
-                if not isinstance(item, dict):
-                    continue
-                broken = {e["loc"][0] for e in error.errors() if e["loc"]}
-                try:
-                    rest = {k: v for k, v in item.items() if k not in broken}
-                    good.append(model.model_validate(rest))
-                    kept.append(position)
-                except ValidationError:
-                    pass
         return good
 
     def one(key: str, model: type[BaseModel]) -> Any:
@@ -515,18 +532,21 @@ def _salvage(document: dict[str, Any], positions: dict[str, list[int]]) -> Scena
 
     areas = document.get("areas")
     capacity = one("capacity", Capacity)
-    if capacity == Capacity() and isinstance(document.get("capacity"), dict):
-        raw_areas = document["capacity"].get("areas")
-        kept = {}
+    raw = document.get("capacity")
+    if capacity == Capacity() and isinstance(raw, dict):
+        # Each part on its own, so that one broken key hides no other problem in capacity.
+        default = _without_broken_keys(AreaCapacity, raw.get("default") or {})
+        raw_areas = raw.get("areas")
+        kept: dict[str, AreaCapacity] = {}
         for key, value in raw_areas.items() if isinstance(raw_areas, dict) else []:
             try:
-                kept[key] = AreaCapacity.model_validate(value)
+                reference = _AREA_REF.validate_python(key)
             except ValidationError:
                 continue
-        try:
-            capacity = Capacity(areas=kept)
-        except ValidationError:
-            capacity = Capacity()
+            offer = _without_broken_keys(AreaCapacity, value)
+            if offer is not None:
+                kept[reference] = offer
+        capacity = Capacity.model_construct(default=default or AreaCapacity(), areas=kept)
     services = document.get("services")
     return ScenarioSpec.model_construct(
         format=SCENARIO_FORMAT,

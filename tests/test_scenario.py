@@ -588,6 +588,31 @@ def test_values_of_another_type_are_never_converted(tmp_path: Path) -> None:
     ]
 
 
+def test_one_broken_capacity_entry_hides_no_other_capacity_problem(tmp_path: Path) -> None:
+    problems = doc_problems(
+        tmp_path,
+        {
+            "capacity": {
+                "default": {"housing_units": 0, "services": ["exit_programme"]},
+                "areas": {
+                    "Stokholm": {"housing_units": 3, "services": ["trauma_kare"]},
+                    "Umeå": {"housing_units": -3},
+                    180: {"housing_units": 3},
+                },
+            },
+            "networks": [{"id": "N1"}],
+            "defectors": [{"id": "D1", "networks": ["N1"], "origin": "Umeå"}],
+        },
+    )
+    assert [p.split(":")[0] for p in problems] == [
+        "capacity.areas.180",
+        "capacity.areas.Stokholm",
+        "capacity.areas.Stokholm.services[0]",
+        "capacity.areas.Umeå.housing_units",
+        "capacity.default.services[0]",
+    ]
+
+
 def test_wrong_types(tmp_path: Path) -> None:
     assert doc_problems(
         tmp_path,
