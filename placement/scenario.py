@@ -387,10 +387,12 @@ def load_scenario_with_case(
         raise InputError(str(case_path), case_problems)
     if not isinstance(case, dict):
         raise InputError(str(case_path), [Problem("", "a case must be one defector's keys")])
+    # Problems of the case as a case; listed with everything else wrong in it, not alone.
+    own: list[Problem] = []
+    keys = list(case)  # for listing the problems in the file's order
     if "placed_in" in case:
-        raise InputError(
-            str(case_path), [Problem("placed_in", "a case is someone to place; remove placed_in")]
-        )
+        own.append(Problem("placed_in", "a case is someone to place; remove placed_in"))
+        case = {key: value for key, value in case.items() if key != "placed_in"}
     if not isinstance(document, dict) or not isinstance(document.get("defectors", []), list):
         # raises with the scenario's problems
         return load_scenario(path, geography=geography, allow_personal_numbers=True), ""
@@ -400,11 +402,9 @@ def load_scenario_with_case(
         for d in document.get("defectors", [])
         if isinstance(d, dict) and isinstance(d.get("id"), str)
     }
-    if isinstance(case.get("id"), str) and case["id"] in existing:
-        raise InputError(
-            str(case_path),
-            [Problem("id", f"defector '{case.get('id')}' already exists in the scenario")],
-        )
+    duplicate = isinstance(case.get("id"), str) and case["id"] in existing
+    if duplicate:
+        own.append(Problem("id", f"defector '{case.get('id')}' already exists in the scenario"))
     merged = {**document, "defectors": [*document.get("defectors", []), case]}
     prefix = f"defectors[{position}]"
     try:
@@ -418,12 +418,19 @@ def load_scenario_with_case(
         )
     except InputError as error:
         in_case = [p for p in error.problems if p.place.startswith(prefix)]
-        if len(in_case) == len(error.problems):
-            raise InputError(
-                str(case_path),
-                [Problem(p.place[len(prefix) :].lstrip("."), p.message) for p in in_case],
-            ) from None
-        raise InputError(str(path), [p for p in error.problems if p not in in_case]) from None
+        if len(in_case) < len(error.problems):
+            raise InputError(str(path), [p for p in error.problems if p not in in_case]) from None
+        inside = [Problem(p.place[len(prefix) :].lstrip("."), p.message) for p in in_case]
+        if duplicate:  # said above in the case's own words
+            inside = [p for p in inside if not (p.place == "id" and "duplicate" in p.message)]
+        own += inside
+    if own:
+
+        def in_file_order(problem: Problem) -> tuple[int, str]:
+            key = problem.place.split(".")[0].split("[")[0]
+            return (keys.index(key) if key in keys else len(keys), problem.place)
+
+        raise InputError(str(case_path), sorted(own, key=in_file_order)) from None
     return scenario, str(case["id"])
 
 

@@ -272,6 +272,14 @@ def test_recommend_bad_case_lists_problems_in_the_case_file(tmp_path: Path) -> N
     assert result.exit_code == EXIT_INVALID
     assert f"Error: {case}: 2 problems" in result.stderr
     assert "origin: unknown area 'Stokholm' (did you mean Stockholm" in result.stderr
+    # Every problem at once, in the file's order: the case's own ones hide no other.
+    case.write_text(
+        "id: D01\nnetworks: [N99]\norigin: Bors\nthreat_level: 9\nplaced_in: Umeå\n", "utf-8"
+    )
+    result = CliRunner().invoke(main, ["recommend", str(TUTORIAL), "--case", str(case)])
+    assert result.exit_code == EXIT_INVALID
+    places = [line.split(":")[0].strip() for line in result.stderr.splitlines()[1:]]
+    assert places == ["id", "networks[0]", "origin", "threat_level", "placed_in"]
 
 
 def test_recommend_needs_exactly_one_person() -> None:
