@@ -49,6 +49,7 @@ MAX_DEPTH = 100
 _INT = "tag:yaml.org,2002:int"
 _BOOL = "tag:yaml.org,2002:bool"
 _FLOAT = "tag:yaml.org,2002:float"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
 class LiteralSafeLoader(yaml.SafeLoader):
@@ -84,6 +85,10 @@ class LiteralSafeLoader(yaml.SafeLoader):
         try:
             return super().construct_object(node, deep=deep)
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+            if node.tag == _TIMESTAMP and not _explicit_tag(node):
+                # 2023-02-30 looks like a date but is none: keep the text, so the file's
+                # reader reports it at its place, with every other problem of the file.
+                return node.value
             kind = _TAG_KINDS.get(node.tag, f"'{node.tag}'")
             raise yaml.constructor.ConstructorError(
                 None, None, f"not a valid {kind}", node.start_mark
@@ -130,11 +135,17 @@ class _TooDeep(Exception):
     """Nesting beyond ``MAX_DEPTH``; reported like Python's own RecursionError."""
 
 
+def _explicit_tag(node: Any) -> bool:
+    """Whether the value was written with a tag (``!!timestamp x``), not resolved from its text."""
+    mark = node.start_mark
+    return bool(mark.buffer) and mark.buffer[mark.index : mark.index + 1] == "!"
+
+
 _TAG_KINDS = {
     _INT: "integer",
     _FLOAT: "number",
     _BOOL: "boolean",
-    "tag:yaml.org,2002:timestamp": "date",
+    _TIMESTAMP: "date",
 }
 
 

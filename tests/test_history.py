@@ -176,6 +176,22 @@ def test_event_values_of_another_type_are_never_converted(tmp_path: Path) -> Non
     ]
 
 
+def test_impossible_dates_are_problems_at_their_place_with_the_others(tmp_path: Path) -> None:
+    """2023-02-30 looks like a YAML date and is none: reported where it is, not alone."""
+    path = write(
+        tmp_path,
+        """\
+        - date: 2023-02-30
+          leave: D01
+        - date: 2023-1-5
+          leave: D09
+        """,
+    )
+    found = problems(path)
+    assert [p.split(":")[0] for p in found] == ["events[0].date", "events[1].date"]
+    assert "day value is outside expected range (got '2023-02-30')" in found[0]
+
+
 def test_a_json_history_writes_dates_as_strings(tmp_path: Path) -> None:
     (tmp_path / "start.yaml").write_text(START, encoding="utf-8")
     path = tmp_path / "h.json"
