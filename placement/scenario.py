@@ -20,7 +20,7 @@ import hashlib
 import re
 import reprlib
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -477,7 +477,7 @@ def scenario_from_document(
     scenario = resolver.resolve(sha256=sha256, source=source)
     if problems:
         unique = list(dict.fromkeys(problems))
-        raise InputError(source, sorted(unique, key=_document_order))
+        raise InputError(source, sorted(unique, key=in_file_order(document)))
     return scenario
 
 
@@ -798,21 +798,48 @@ def _offer(value: AreaCapacity) -> AreaOffer:
     )
 
 
-_SECTIONS = ("", "format", "name", "areas", "services", "policy", "capacity", "networks")
+def in_file_order(document: Any) -> Callable[[Problem], tuple[Any, ...]]:
+    """A sort key putting problems in the order of the file: keys as written, items by number.
 
-
-def _document_order(problem: Problem) -> tuple[Any, ...]:
-    """Sort key putting problems in the order of the file: section, item number, then key.
-
-    Whole-file problems (no place) come first; list indices compare as numbers, so
-    ``defectors[10]`` follows ``defectors[9]``.
+    Each part of a place (``defectors[3].origin``) is looked up in the document: a key sorts by
+    where it stands in its mapping, a list index as a number (``defectors[10]`` after
+    ``defectors[9]``). A place the document does not hold (a missing required key, a place
+    in another file) sorts after the keys that are there, by name. Whole-file problems (no
+    place) come first.
     """
-    # At most 18 digits: a key such as "[999...]" (thousands of digits) is a name, not a number.
-    parts = re.findall(r"\[([0-9]{1,18})\]|([^.\[\]]+)", problem.place)
-    head = parts[0][1] if parts else ""
-    section = _SECTIONS.index(head) if head in _SECTIONS else len(_SECTIONS)
-    key = tuple((0, int(number), "") if number else (1, 0, name) for number, name in parts)
-    return (section, key)
+    positions: dict[int, dict[str, int]] = {}
+
+    def position_in(mapping: dict[Any, Any]) -> dict[str, int]:
+        found = positions.get(id(mapping))
+        if found is None:
+            found = positions[id(mapping)] = {str(k): i for i, k in enumerate(mapping)}
+        return found
+
+    def key(problem: Problem) -> tuple[Any, ...]:
+        node: Any = document
+        out: list[tuple[int, int, str]] = []
+        # At most 18 digits: a key such as "[999...]" (thousands of digits) is a name.
+        for number, name in re.findall(r"\[([0-9]{1,18})\]|([^.\[\]]+)", problem.place):
+            if number:
+                index = int(number)
+                out.append((0, index, ""))
+                node = node[index] if isinstance(node, list) and index < len(node) else None
+            elif isinstance(node, dict) and name in (where := position_in(node)):
+                out.append((0, where[name], name))
+                node = _get(node, name)
+            else:
+                out.append((1, 0, name))
+                node = None
+        return tuple(out)
+
+    return key
+
+
+def _get(mapping: dict[Any, Any], name: str) -> Any:
+    """The value of the key written ``name`` (a YAML key may be a number, e.g. 1480)."""
+    if name in mapping:
+        return mapping[name]
+    return next((v for k, v in mapping.items() if str(k) == name), None)
 
 
 # --------------------------------------------------------------------------- pydantic errors

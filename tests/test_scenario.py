@@ -321,8 +321,8 @@ def test_short_numbers_are_refused_with_the_quoting_hint_in_json(tmp_path: Path)
         },
     ) == [
         "networks[0].territory[0]: " + NUMBER_HINT.format(180),
-        "defectors[0].avoid[1]: " + NUMBER_HINT.format(0),
         "defectors[0].origin: " + NUMBER_HINT.format(127),
+        "defectors[0].avoid[1]: " + NUMBER_HINT.format(0),
         "defectors[0].placed_in: " + NUMBER_HINT.format(99),
     ]
 
@@ -376,11 +376,11 @@ def test_unknown_area_names_the_place_and_the_nearest_names(tmp_path: Path) -> N
         """)
     assert problems(tmp_path, text) == [
         "networks[0].territory[1]: unknown area 'Gotebrog' (did you mean Göteborg or Tibro?)",
-        "defectors[1].avoid[0]: unknown area 'Malmo' (did you mean Malmö or Malå or Salem?)",
         "defectors[1].origin: unknown area 'Stokholm' "
         "(did you mean Stockholm or Boxholm or Tidaholm?)",
-        "defectors[1].placed_in: unknown area '0000'",
+        "defectors[1].avoid[0]: unknown area 'Malmo' (did you mean Malmö or Malå or Salem?)",
         "defectors[1].prefer[1]: unknown area 'Upsala' (did you mean Uppsala or Sala or Pajala?)",
+        "defectors[1].placed_in: unknown area '0000'",
     ]
 
 
@@ -395,8 +395,8 @@ def test_unknown_networks(tmp_path: Path) -> None:
             "defectors": [{"id": "D1", "networks": ["N01", "N03"], "origin": "Umeå"}],
         },
     ) == [
-        "networks[0].allies[0]: unknown network 'X'",
         "networks[0].rivals[1]: unknown network 'N99'",
+        "networks[0].allies[0]: unknown network 'X'",
         "defectors[0].networks[1]: unknown network 'N03' (did you mean N02 or N01?)",
     ]
 
@@ -433,10 +433,10 @@ def test_unknown_services(tmp_path: Path) -> None:
             ],
         },
     ) == [
+        "capacity.default.services[0]: unknown service 'exit_progam' (did you mean exit_program?)",
         "capacity.areas.Umeå.services[0]: unknown service 'trauma' (did you mean trauma_care?)",
         "capacity.areas.Umeå.wait_weeks.psychiatric: unknown service 'psychiatric' "
         "(did you mean psychiatric_care?)",
-        "capacity.default.services[0]: unknown service 'exit_progam' (did you mean exit_program?)",
         "defectors[0].needs[0]: unknown service 'youth_service' (did you mean youth_services?)",
     ]
 
@@ -526,16 +526,16 @@ def test_unknown_keys_with_did_you_mean(tmp_path: Path) -> None:
             "defectors": [{"id": "D", "networks": ["N1"], "origin": "Malmö", "origni": 1}],
         },
     ) == [
-        "policy.colour: unknown key 'colour'",
-        "policy.threat_bufer_km: unknown key 'threat_bufer_km' "
-        "(did you mean threat_buffer_km or origin_buffer_km?)",
-        "capacity.areas.Malmö.service: unknown key 'service' (did you mean services?)",
-        "capacity.areaz: unknown key 'areaz' (did you mean areas?)",
-        "capacity.default.housing_unit: unknown key 'housing_unit' (did you mean housing_units?)",
-        "networks[0].rival: unknown key 'rival' (did you mean rivals?)",
-        "defectors[0].origni: unknown key 'origni' (did you mean origin?)",
         "nmae: unknown key 'nmae' (did you mean name?)",
         "polcy: unknown key 'polcy' (did you mean policy?)",
+        "policy.threat_bufer_km: unknown key 'threat_bufer_km' "
+        "(did you mean threat_buffer_km or origin_buffer_km?)",
+        "policy.colour: unknown key 'colour'",
+        "capacity.areaz: unknown key 'areaz' (did you mean areas?)",
+        "capacity.default.housing_unit: unknown key 'housing_unit' (did you mean housing_units?)",
+        "capacity.areas.Malmö.service: unknown key 'service' (did you mean services?)",
+        "networks[0].rival: unknown key 'rival' (did you mean rivals?)",
+        "defectors[0].origni: unknown key 'origni' (did you mean origin?)",
     ]
 
 
@@ -546,8 +546,9 @@ def test_missing_required_keys(tmp_path: Path) -> None:
         {"networks": [{"name": "no id"}, {"id": "N"}], "defectors": [{"name": "x"}, {}]},
     ) == [
         "networks[0].id: required key is missing",
-        "defectors[0].id: required key is missing",
+        # What the file holds first, in its order; then the keys it lacks.
         "defectors[0].name: unknown key 'name'",
+        "defectors[0].id: required key is missing",
         "defectors[0].networks: required key is missing",
         "defectors[0].origin: required key is missing",
         "defectors[1].id: required key is missing",
@@ -605,11 +606,11 @@ def test_one_broken_capacity_entry_hides_no_other_capacity_problem(tmp_path: Pat
         },
     )
     assert [p.split(":")[0] for p in problems] == [
-        "capacity.areas.180",
+        "capacity.default.services[0]",
         "capacity.areas.Stokholm",
         "capacity.areas.Stokholm.services[0]",
         "capacity.areas.Umeå.housing_units",
-        "capacity.default.services[0]",
+        "capacity.areas.180",
     ]
 
 
@@ -637,13 +638,13 @@ def test_wrong_types(tmp_path: Path) -> None:
         "name: Input should be a valid string (got 5)",
         "areas: Input should be a valid string (got 3)",
         "services: Input should be a valid list (got 'x')",
-        "policy.allies_of_rivals_threaten: Input should be a valid boolean (got 'maybe')",
         "policy.distance: Input should be 'boundary' or 'centroid' (got 'euclid')",
+        "policy.allies_of_rivals_threaten: Input should be a valid boolean (got 'maybe')",
         "networks[0].territory: Input should be a valid list (got 'Malmö')",
-        "defectors[0].household: Input should be a valid integer (got 'two')",
-        "defectors[0].needs: Input should be a valid list (got 'exit_program')",
         "defectors[0].networks: Input should be a valid list (got 'N1')",
         "defectors[0].origin: Input should be a valid string (got ['Malmö'])",
+        "defectors[0].household: Input should be a valid integer (got 'two')",
+        "defectors[0].needs: Input should be a valid list (got 'exit_program')",
         "defectors[0].threat_buffer_km: Input should be a valid number (got '100 km')",
     ]
     assert doc_problems(tmp_path, {"networks": {"id": "N1"}}) == [
@@ -671,8 +672,8 @@ def test_out_of_range(tmp_path: Path) -> None:
         "capacity.default.housing_units: Input should be greater than or equal to 0 (got -1)",
         "defectors[0].threat_level: Input should be greater than or equal to 1 (got 0)",
         "defectors[1].threat_level: Input should be less than or equal to 5 (got 6)",
-        "defectors[2].age: Input should be greater than or equal to 0 (got -1)",
         "defectors[2].household: Input should be greater than or equal to 1 (got 0)",
+        "defectors[2].age: Input should be greater than or equal to 0 (got -1)",
     ]
 
 
@@ -734,8 +735,8 @@ def test_broken_items_keep_their_places_and_ids(tmp_path: Path) -> None:
         "networks[1].territory[0]: unknown area 'Stokholm' "
         "(did you mean Stockholm or Boxholm or Tidaholm?)",
         "defectors[0].id: required key is missing",
-        "defectors[1].age: Input should be a valid integer (got 'old')",
         "defectors[1].origin: unknown area 'Gotebrg' (did you mean Göteborg?)",
+        "defectors[1].age: Input should be a valid integer (got 'old')",
         "defectors[2].threat_level: Input should be less than or equal to 5 (got 7)",
     ]
 
