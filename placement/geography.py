@@ -73,28 +73,28 @@ class Geography:
         return len(self.ids)
 
     @cached_property
+    def _by_name(self) -> dict[str, list[int]]:
+        """Folded name -> the areas that have it (more than one only in a custom file)."""
+        by_name: dict[str, list[int]] = {}
+        for index, name in enumerate(self.names):
+            by_name.setdefault(_fold(name), []).append(index)
+        return by_name
+
+    @cached_property
     def _lookup(self) -> dict[str, int]:
         """Folded id or name -> area; a name that several areas share is left out.
 
         An id always wins over another area's name: ids are unique, and a plan writes ids.
         """
-        by_name: dict[str, list[int]] = {}
-        for index, name in enumerate(self.names):
-            by_name.setdefault(_fold(name), []).append(index)
-        table = {name: found[0] for name, found in by_name.items() if len(found) == 1}
+        table = {name: found[0] for name, found in self._by_name.items() if len(found) == 1}
         for index, area_id in enumerate(self.ids):
             table[_fold(area_id)] = index
         return table
 
     @cached_property
     def _shared_names(self) -> dict[str, list[int]]:
-        by_name: dict[str, list[int]] = {}
-        for index, name in enumerate(self.names):
-            by_name.setdefault(_fold(name), []).append(index)
         ids = {_fold(area_id) for area_id in self.ids}
-        return {
-            name: found for name, found in by_name.items() if len(found) > 1 and name not in ids
-        }
+        return {n: found for n, found in self._by_name.items() if len(found) > 1 and n not in ids}
 
     def index_of(self, reference: str) -> int | None:
         """The index of the area an id or name refers to, or None when there is none.
