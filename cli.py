@@ -588,9 +588,9 @@ def check(
     fail the check. A plan made with what-if --set overrides is checked against the scenario
     as written unless --what-if-rules; either way a note says which.
     """
-    from placement.check import check_plan, render_report
-    from placement.plan import load_plan, verify_digest
-    from placement.whatif import WhatIf, decisions_honoured, load_scenario_what_if
+    from placement.check import check_plan, plan_warnings, render_report
+    from placement.plan import load_plan
+    from placement.whatif import WhatIf, load_scenario_what_if
 
     loaded = _load_scenario(scenario, allow_personal_numbers=allow_personal_numbers)
     try:
@@ -624,18 +624,8 @@ def check(
             f"the plan records what-if decisions ({decided}): moves of already placed people "
             "that they ask for are the user's request"
         )
-        notes += decisions_honoured(loaded, loaded_plan, what_if)
     report = check_plan(loaded, loaded_plan)
-    report.warnings[:0] = notes
-    digest_warning = verify_digest(loaded_plan)
-    if digest_warning is not None:
-        report.warnings.insert(0, digest_warning)
-    if not loaded_plan.scenario.sha256:
-        report.warnings.insert(
-            0,
-            "the plan records no scenario sha256: whether it was made for this scenario file "
-            "cannot be told",
-        )
+    report.warnings[:0] = [*plan_warnings(loaded, loaded_plan), *notes]
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -149,6 +149,31 @@ def check_plan(scenario: Scenario, plan: Plan) -> CheckReport:
     return report
 
 
+def plan_warnings(scenario: Scenario, plan: Plan) -> list[str]:
+    """What a reader of a plan file should know beyond the rules, wherever the plan is shown.
+
+    The plan names no scenario file (no sha256), was edited after it was written (digest), or
+    does not honour a pin or forbid it records. ``check``, ``compare`` and ``report`` all show
+    these with the checker's own warnings, so no view of a plan hides them.
+    """
+    from placement.plan import verify_digest
+    from placement.whatif import WhatIf, decisions_honoured
+
+    warnings = []
+    if not plan.scenario.sha256:
+        warnings.append(
+            "the plan records no scenario sha256: whether it was made for this scenario file "
+            "cannot be told"
+        )
+    digest = verify_digest(plan)
+    if digest is not None:
+        warnings.append(digest)
+    what_if = WhatIf.of_plan(plan)
+    if what_if.pins or what_if.forbids:
+        warnings += decisions_honoured(scenario, plan, what_if)
+    return warnings
+
+
 def pre_existing_problems(scenario: Scenario) -> list[Violation]:
     """Rules the already placed people break among themselves, before anyone new is placed.
 

@@ -33,6 +33,7 @@ scenario (sha256) or edited after it was written (``digest``) gives a warning.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import math
@@ -43,10 +44,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from placement.candidates import Candidates, Occupancy
-from placement.check import check_plan, failure_counts
-from placement.explain import plan_areas
+from placement.check import check_plan, failure_counts, plan_warnings
+from placement.explain import where_people_live
 from placement.objectives import THREAT_LEVELS, secondary_points
-from placement.plan import Plan, verify_digest
+from placement.plan import Plan
 from placement.scenario import Scenario
 from placement.threats import Threats
 
@@ -357,8 +358,9 @@ def _figures(scenario: Scenario, candidates: Candidates, plan: Plan, label: str)
     geography = scenario.geography
     people = scenario.defectors
     policy = scenario.policy
-    areas_of = plan_areas(scenario, plan)
+    areas_of = where_people_live(scenario, plan)
     occupancy = Occupancy.of(scenario, areas_of)
+    # Newly placed and moved people: what the plan decided.
     by_plan = {i: a for i, a in areas_of.items() if people[i].placed_in != a}
 
     placed_by_level = dict.fromkeys(THREAT_LEVELS, 0)
@@ -373,7 +375,9 @@ def _figures(scenario: Scenario, candidates: Candidates, plan: Plan, label: str)
     for index, person in enumerate(people):
         area = areas_of.get(index)
         margin: float | None = None
-        if area is not None and index in by_plan:
+        if area is not None:
+            # Everyone's margin where they live in this plan (the per-person notes compare
+            # them); the plan's figures count the people it placed or moved.
             evaluated = candidates.evaluate(index, occupancy)
             value = min(
                 float(evaluated.threat_distance_km[area]) - person.threat_buffer_km,
@@ -381,7 +385,8 @@ def _figures(scenario: Scenario, candidates: Candidates, plan: Plan, label: str)
             )
             if math.isfinite(value):
                 margin = value
-                margins[person.id] = value
+                if index in by_plan:
+                    margins[person.id] = value
         outcomes[person.id] = Outcome(
             area=geography.ids[area] if area is not None else None,
             area_name=geography.label(area) if area is not None else None,
@@ -417,7 +422,8 @@ def _figures(scenario: Scenario, candidates: Candidates, plan: Plan, label: str)
         person = people[index]
         offered = scenario.offers[area].wait_weeks
         waits[person.id] = float(sum(offered.get(s, 0.0) for s in sorted(person.needs)))
-        preferences_met += area in person.prefer
+        # Counted over the pending people, as the total it is shown against.
+        preferences_met += person.placed_in is None and area in person.prefer
 
     moves = tuple(
         Move(
@@ -434,10 +440,7 @@ def _figures(scenario: Scenario, candidates: Candidates, plan: Plan, label: str)
     for violation in report.violations:
         for who in violation.defectors:
             broken.setdefault(who, set()).add(violation.rule)
-    warnings = list(report.warnings)
-    digest_warning = verify_digest(plan)
-    if digest_warning is not None:
-        warnings.insert(0, digest_warning)
+    warnings = [*plan_warnings(scenario, plan), *report.warnings]
     extra = plan.model_extra or {}
     reason = extra.get("status_reason")
     provenance = extra.get("provenance")
@@ -455,7 +458,7 @@ def _figures(scenario: Scenario, candidates: Candidates, plan: Plan, label: str)
         waits=waits,
         preferences_met=preferences_met,
         moves=moves,
-        secondary_points=secondary_points(candidates, by_plan),
+        secondary_points=_secondary_points(scenario, candidates, by_plan),
         check_ok=report.ok,
         structural=tuple(report.structural),
         violations=tuple(v.message for v in report.violations),
@@ -463,6 +466,28 @@ def _figures(scenario: Scenario, candidates: Candidates, plan: Plan, label: str)
         outcomes=outcomes,
         broken={who: tuple(sorted(rules)) for who, rules in broken.items()},
     )
+
+
+def _secondary_points(
+    scenario: Scenario, candidates: Candidates, by_plan: Mapping[int, int]
+) -> int:
+    """The plan's secondary points, with people it moves scored as the what-if solve scores them.
+
+    A moved person's old home is free in that plan: the others' distances are measured to
+    where people live, and the moved person is one of those placed (as in ``placement.whatif``).
+    """
+    people = scenario.defectors
+    moved = {i for i in by_plan if people[i].placed_in is not None}
+    if not moved:
+        return secondary_points(candidates, by_plan)
+    freed = dataclasses.replace(
+        scenario,
+        defectors=tuple(
+            dataclasses.replace(d, placed_in=None) if i in moved else d
+            for i, d in enumerate(people)
+        ),
+    )
+    return secondary_points(Candidates(freed, Threats(freed)), by_plan)
 
 
 def _differences(
@@ -494,9 +519,12 @@ def _note(base: Outcome, other: Outcome, who: str, figures: PlanFigures, baselin
         if other.margin_km is not None:
             text += f", margin {_km(other.margin_km)}"
     elif base.margin_km is not None and other.margin_km is not None:
-        delta = other.margin_km - base.margin_km
+        # The change between the two figures shown (each rounded down), so the text adds up
+        # and a loss is not understated by rounding.
+        before, after = _floor_tenth(base.margin_km), _floor_tenth(other.margin_km)
+        delta = round(after - before, 1)
         verb = "gained" if delta >= 0 else "lost"
-        text = f"margin {verb} {_km(abs(delta))} ({_km(base.margin_km)} -> {_km(other.margin_km)})"
+        text = f"margin {verb} {abs(delta):.1f} ({before:.1f} -> {after:.1f})"
     else:
         text = f"other area ({other.area_name}), no threat to measure a margin against"
     broken = figures.broken.get(who, ())
@@ -512,7 +540,11 @@ def _km(value: float | None) -> str:
     """A distance for reading, rounded down to 0.1 km, so a margin is never overstated."""
     if value is None:
         return "-"
-    return f"{math.floor(value * 10) / 10:.1f}"
+    return f"{_floor_tenth(value):.1f}"
+
+
+def _floor_tenth(value: float) -> float:
+    return math.floor(value * 10) / 10
 
 
 def _weeks(value: float) -> str:

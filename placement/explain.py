@@ -236,6 +236,19 @@ def plan_areas(scenario: Scenario, plan: Plan) -> dict[int, int]:
     return areas
 
 
+def where_people_live(scenario: Scenario, plan: Plan) -> dict[int, int]:
+    """``plan_areas``, plus the already placed people the plan leaves out or lists as unplaced.
+
+    They live where they did all the same (the contract: placed people stay unless moved), so
+    they count for everyone else's distances and housing, as the checker counts them.
+    """
+    areas = plan_areas(scenario, plan)
+    for index, person in enumerate(scenario.defectors):
+        if person.placed_in is not None:
+            areas.setdefault(index, person.placed_in)
+    return dict(sorted(areas.items()))
+
+
 def safety_margin(facts: Sequence[RuleFact]) -> float | None:
     """The safety margin at a place: km beyond the required distance to the nearest threat,
     a threatening territory or a kept-apart person; None when nothing threatens there."""

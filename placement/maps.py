@@ -32,8 +32,9 @@ from typing import Any, Final, Literal
 
 import numpy as np
 
+from placement.candidates import Candidates
 from placement.check import Violation
-from placement.explain import floor_km, plan_areas
+from placement.explain import floor_km, rule_facts, safety_margin, where_people_live
 from placement.plan import Plan
 from placement.scenario import Scenario
 from placement.threats import Threats
@@ -281,7 +282,7 @@ def plan_map(
     width = round((bounds[2] - bounds[0]) / 1000 + 2 * PAD_KM, 1)
     height = round((bounds[3] - bounds[1]) / 1000 + 2 * PAD_KM, 1)
 
-    areas_of = plan_areas(scenario, plan)
+    areas_of = where_people_live(scenario, plan)
     households = np.zeros(len(geography), dtype=np.int64)
     people_in: dict[int, list[int]] = {}
     for index, area in sorted(areas_of.items()):
@@ -336,7 +337,7 @@ def plan_map(
         )
 
     anchors = _anchor_points(scenario, frame)
-    notes = _marker_notes(plan)
+    notes = _marker_notes(scenario, threats, areas_of)
     position: dict[int, tuple[float, float]] = {}
     markers = []
     marker_km = MARKER_KM if len(areas_of) <= MAX_LABELS else SMALL_MARKER_KM
@@ -435,22 +436,25 @@ def _telling_links(
     )
 
 
-def _marker_notes(plan: Plan) -> dict[str, str]:
-    """Per person, a tooltip line from the plan's own record (safety margin, nearest threat)."""
+def _marker_notes(
+    scenario: Scenario, threats: Threats, areas_of: Mapping[int, int]
+) -> dict[str, str]:
+    """Per person, a tooltip line: the safety margin and the nearest threat where they live.
+
+    Recomputed from the scenario and everyone's places, as the tables are: a plan's own
+    record may be stale (edited by hand, or made under what-if changes).
+    """
+    facts = rule_facts(Candidates(scenario, threats), areas_of)
     notes: dict[str, str] = {}
-    for entry in plan.assignments:
-        extra: Mapping[str, Any] = entry.model_extra or {}
-        margin = extra.get("safety_margin_km")
-        nearest = extra.get("nearest_threat")
+    for index, person_facts in facts.items():
         parts = []
-        if isinstance(margin, int | float):
-            parts.append(f"safety margin {margin:g} km")
-        if isinstance(nearest, Mapping) and isinstance(nearest.get("distance_km"), int | float):
-            parts.append(
-                f"nearest threat {nearest.get('area_name', nearest.get('area'))} "
-                f"{nearest['distance_km']:g} km"
-            )
-        notes.setdefault(entry.defector, "; ".join(parts))
+        margin = safety_margin(person_facts)
+        if margin is not None:
+            parts.append(f"safety margin {floor_km(margin)}")
+        threat = next(f for f in person_facts if f.rule == "threats")
+        if threat.value is not None and math.isfinite(threat.value):
+            parts.append(threat.text)
+        notes[scenario.defectors[index].id] = "; ".join(parts)
     return notes
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from placement import __version__
-from placement.check import CheckReport, check_plan, failure_counts
+from placement.check import CheckReport, check_plan, failure_counts, plan_warnings
 from placement.explain import (
     PersonExplanation,
     PlanExplanation,
@@ -45,7 +45,7 @@ from placement.maps import (
     plan_map,
 )
 from placement.objectives import THREAT_LEVELS
-from placement.plan import Plan, verify_digest
+from placement.plan import Plan
 from placement.scenario import Scenario
 from placement.threats import Threats
 
@@ -139,9 +139,7 @@ def _plan_views(
     views = []
     for k, (plan, label) in enumerate(zip(plans, labels, strict=True)):
         report = check_plan(scenario, plan)
-        digest = verify_digest(plan)
-        if digest is not None:
-            report.warnings.insert(0, digest)
+        report.warnings[:0] = plan_warnings(scenario, plan)
         views.append(
             _PlanView(
                 label=label,
@@ -243,6 +241,15 @@ def report_png(
         maps.append(plan_map(scenario, plan, threats=threats, violations=violations))
     titles = [f"{scenario.name or 'scenario'}: {name}" for name in names]
     return map_png(maps, titles=titles)
+
+
+def _sha256_note(recorded: str | None, actual: str) -> str:
+    """Whether the plan names this scenario file: yes, another one, or none at all."""
+    if not recorded:
+        return ' <span class="bad">(the plan names no scenario file)</span>'
+    if recorded.strip().lower() == actual:
+        return ""
+    return ' <span class="bad">(not this scenario file)</span>'
 
 
 # --------------------------------------------------------------------------- sections
@@ -424,7 +431,7 @@ def _maps(views: Sequence[_PlanView]) -> str:
             v.map,
             title=f"Map of {v.label}",
             element_id=f"map-{v.key}",
-            person_links=_person_anchors(v),
+            person_links=_person_anchors(v, views[0]),
         )
         + "\n</figure>"
         for v in views
@@ -490,11 +497,17 @@ def _person_anchor(view: _PlanView, index: int) -> str:
     return f"{view.key}-person-{index}"
 
 
-def _person_anchors(view: _PlanView) -> dict[str, str]:
-    """Pseudonym -> in-page link to the person's explanation (markers link there)."""
-    return {
-        p.defector: f"#{_person_anchor(view, i)}" for i, p in enumerate(view.explanation.people)
-    }
+def _person_anchors(view: _PlanView, first: _PlanView) -> dict[str, str]:
+    """Pseudonym -> in-page link to the person's explanation (markers link there).
+
+    A person listed once because the first plan has the same place and facts (see
+    ``_explanations``) links to that first plan's explanation.
+    """
+    links = {}
+    for index, person in enumerate(view.explanation.people):
+        same = view is not first and _same_facts(person, first.explanation.people[index])
+        links[person.defector] = f"#{_person_anchor(first if same else view, index)}"
+    return links
 
 
 def _fact_rows(person: PersonExplanation) -> str:
@@ -655,11 +668,7 @@ def _provenance(scenario: Scenario, views: Sequence[_PlanView]) -> str:
             "made for scenario sha256",
             *(
                 f"<code>{_e(v.plan.scenario.sha256 or '-')}</code>"
-                + (
-                    ""
-                    if v.plan.scenario.sha256 == scenario.sha256
-                    else ' <span class="bad">(not this scenario file)</span>'
-                )
+                + _sha256_note(v.plan.scenario.sha256, scenario.sha256)
                 for v in views
             ),
         ],

@@ -133,18 +133,18 @@ def _expected(scenario: Scenario, plan: Plan) -> dict[str, Any]:
         who: sum(scenario.offers[a].wait_weeks.get(s, 0.0) for s in scenario.defector(who).needs)
         for who, a in ours.items()
     }
-    # The secondary objective: margins against territories and *already placed* partners.
+    # The secondary objective, as the solve that made the plan scores it: margins against
+    # territories and the already placed partners who stay; a moved person's home is free,
+    # and the moved person is scored like a newcomer (a what-if solve makes them pending).
     points = 0
     newcomers: dict[int, int] = {}
     for who, area in ours.items():
         person = scenario.defector(who)
-        if person.placed_in is not None:
-            continue
         partner = min(
             (
                 float(distance[area, other.placed_in])
                 for other in scenario.placed
-                if _kept_apart(scenario, who, other.id)
+                if other.id not in ours and _kept_apart(scenario, who, other.id)
             ),
             default=math.inf,
         )
@@ -163,7 +163,11 @@ def _expected(scenario: Scenario, plan: Plan) -> dict[str, Any]:
         "tightest": min(pairs) if pairs else None,
         "load": {k: {"newcomers": v[0], "housing_used": v[1]} for k, v in load.items()},
         "wait_total": sum(waits.values()),
-        "preferences_met": sum(1 for who, a in ours.items() if a in scenario.defector(who).prefer),
+        "preferences_met": sum(
+            1
+            for who, a in ours.items()
+            if scenario.defector(who).placed_in is None and a in scenario.defector(who).prefer
+        ),
         "moves": sorted(d for d in ours if scenario.defector(d).placed_in is not None),
         "points": points,
     }
@@ -215,6 +219,24 @@ def test_figures_of_hand_edited_plans_are_recomputed_exactly(
     data = _assert_figures_match(tutorial, [solved, moved_in, moved_placed])
     assert [m["defector"] for m in data["plans"][2]["moves"]] == ["D03"]
     assert data["plans"][1]["pending_by_threat_level"]["4"]["unplaced"] == 1
+
+
+def test_a_placed_person_left_out_still_lives_there_and_a_move_is_measured(
+    tutorial: Scenario, solved: Plan
+) -> None:
+    """As the checker counts them: leaving D03 out of the plan does not make D03 leave."""
+    left_out = _edited(solved, {"D03": None})
+    data = compare_plans(tutorial, [solved, left_out]).to_dict()
+    assert data["plans"][1]["safety_margins_km"] == data["plans"][0]["safety_margins_km"]
+    assert all(d["defector"] != "D03" for d in data["differences"])
+    # A moved, already placed person: the margin at home against the margin after the move,
+    # the change computed from the two figures shown, so the text adds up.
+    moved = compare_plans(tutorial, [solved, _edited(solved, {"D03": "2480"})]).to_dict()
+    (note,) = next(d for d in moved["differences"] if d["defector"] == "D03")["notes"]
+    found = re.search(r"margin (gained|lost) ([0-9.]+) \(([-0-9.]+) -> ([-0-9.]+)\)", note)
+    assert found is not None, note
+    sign = 1 if found[1] == "gained" else -1
+    assert round(float(found[4]) - float(found[3]), 1) == sign * float(found[2])
 
 
 def test_figures_on_a_larger_scenario(solved: Plan) -> None:

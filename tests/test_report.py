@@ -208,6 +208,34 @@ def test_report_marks_violations_on_the_map_and_in_the_tables(
     assert "keep_apart: D03 in Sundsvall" in text
     assert "the plan was edited after it was written" not in text  # built in memory: no digest
     assert "BROKEN" in text
+    # Every in-page link leads somewhere: a person listed once, with the same place and facts
+    # in both plans, is linked from the second map to the first plan's explanation.
+    ids = {e.attrs["id"] for e in doc.elements if "id" in e.attrs}
+    targets = [e.attrs["href"][1:] for e in doc.having("a") if e.attrs["href"].startswith("#")]
+    assert targets and all(target in ids for target in targets)
+
+
+def test_map_tooltips_are_recomputed_not_read_from_the_plan(
+    tutorial: tuple[Scenario, Plan],
+) -> None:
+    """A plan edited by hand keeps its old recorded margin; the map must not repeat it."""
+    scenario, plan = tutorial
+    stale = plan.model_copy(
+        update={
+            "assignments": [
+                a.model_copy(update={"area": "2262"}) if a.defector == "D08" else a
+                for a in plan.assignments
+            ]
+        }
+    )
+    recorded = next(a for a in plan.assignments if a.defector == "D08").model_extra
+    assert recorded and recorded["safety_margin_km"] > 0  # the record says safe
+    html = build_report(scenario, [plan, stale], labels=["solved", "hand-edited"])
+    second_map = html[html.index('id="map-p2"') :]
+    (tip,) = re.findall(r"<title>(D08 \(threat level[^<]*)</title>", second_map)[:1]
+    # Timrå touches Sundsvall, where D03 (a rival) lives: 0 km, 50 km short.
+    assert "in Timrå (2262); safety margin -50.0 km;" in tip
+    assert f"safety margin {recorded['safety_margin_km']}" not in tip
 
 
 def test_report_contains_no_external_resource_or_script(tutorial: tuple[Scenario, Plan]) -> None:
