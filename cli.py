@@ -801,8 +801,8 @@ def recommend(
     excluded areas are listed with the first rule that rules them out. A direct evaluation,
     not a solve: it answers in well under a second at national size.
     """
-    from placement.explain import plan_areas, render_recommendation
     from placement.explain import recommend as rank
+    from placement.explain import render_recommendation, where_people_live
     from placement.plan import load_plan
     from placement.scenario import load_scenario_with_case
 
@@ -824,7 +824,7 @@ def recommend(
     context = "people already placed in the scenario"
     if plan is not None:
         try:
-            placements = plan_areas(
+            placements = where_people_live(
                 loaded, load_plan(plan, allow_personal_numbers=allow_personal_numbers)
             )
         except InputError as error:

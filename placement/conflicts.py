@@ -1268,10 +1268,12 @@ class _Explainer:
                     f"apart ({self.pair_reason(group.pair)})"
                 )
         if instead:
+            # Not "whom the plan prefers": on equal points the choice is the solver's tie-break.
             head = (
                 f"{x} (threat level {self.level}) could be placed only instead of "
-                f"{_and([people[p].id for p in instead])} (same threat level), whom the plan "
-                f"prefers on margins, waits, wishes and spread; both cannot be placed"
+                f"{_and([people[p].id for p in instead])} (same threat level); both cannot be "
+                "placed, and the plan chose by margins, waits, wishes and spread, which may rate "
+                "them equal (placement alternatives shows other choices)"
             )
         else:
             head = (

@@ -16,13 +16,15 @@ shows distances rounded *down* to 0.1 km, so a quoted distance never overstates 
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from placement.candidates import RULE_ORDER, Candidates, Occupancy, PersonCandidates
-from placement.objectives import ScoreParts, score_parts
+from placement.objectives import CROWDING_POINTS, ScoreParts, score_parts
 from placement.plan import Plan
 from placement.rules import RuleName
 from placement.scenario import Scenario
@@ -111,6 +113,7 @@ class AreaVerdict:
                 "margin": self.score.margin,
                 "wait": self.score.wait,
                 "preference": self.score.preference,
+                "spread": self.score.spread,
             }
         data["rules"] = [f.to_dict() for f in self.facts]
         return data
@@ -216,10 +219,37 @@ class _Facts:
         return RuleFact("avoid", ok, "not on the avoid list" if ok else "on the avoid list")
 
 
-def _verdict(facts: _Facts, area: int) -> AreaVerdict:
+@dataclass(frozen=True)
+class _Spread:
+    """The crowding a newcomer adds to an area, given the plan's other newcomers."""
+
+    newcomers: Mapping[int, int]
+    here: int | None
+    """The person's own area in the plan: they are not one of the others there."""
+
+    def points(self, area: int) -> int:
+        others = self.newcomers.get(area, 0) - (area == self.here)
+        return -CROWDING_POINTS if others > 0 else 0
+
+
+def _verdict(
+    facts: _Facts,
+    area: int,
+    scoring: PersonCandidates | None = None,
+    spread: _Spread | None = None,
+) -> AreaVerdict:
+    """The area's rule facts, and for an allowed area its points.
+
+    ``scoring`` is the person as the secondary objective sees them (margins against the
+    people placed before the plan); by default, against everyone ``facts`` holds. ``spread``
+    adds the crowding the person would bring there.
+    """
     rule_facts = facts.at(area)
     allowed = all(f.ok for f in rule_facts)
-    score = score_parts(facts.candidates, facts.person, area) if allowed else None
+    score = None
+    if allowed:
+        parts = score_parts(facts.candidates, scoring or facts.person, area)
+        score = dataclasses.replace(parts, spread=spread.points(area) if spread else 0)
     geography = facts.scenario.geography
     return AreaVerdict(geography.ids[area], geography.label(area), rule_facts, score)
 
@@ -344,7 +374,13 @@ def explain_plan(
     Raises ``KeyError`` for an unknown ``defector`` id.
     """
     candidates = candidates or Candidates(scenario)
-    occupancy = Occupancy.of(scenario, plan_areas(scenario, plan))
+    occupancy = Occupancy.of(scenario, where_people_live(scenario, plan))
+    # Newcomers per area (newly placed or moved): the spread term of the secondary objective.
+    newcomers = Counter(
+        area
+        for index, area in occupancy.areas_of.items()
+        if scenario.defectors[index].placed_in != area
+    )
     reasons = {u.defector: tuple(u.reasons) for u in plan.unplaced}
     if defector is not None:
         indices = [scenario.defector_index[defector]]
@@ -356,10 +392,15 @@ def explain_plan(
         evaluated = candidates.evaluate(index, occupancy)
         facts = _Facts(candidates, evaluated, occupancy)
         area = occupancy.areas_of.get(index)
+        # A pending person's points as the solver counts them: margins against the people
+        # placed before the plan, and the crowding they add among the plan's newcomers; so
+        # "+N vs here" is what moving them alone would change in the plan's objective.
+        scoring = candidates.people.get(index) if person.placed_in is None else None
+        spread = _Spread(newcomers, here=area) if scoring is not None else None
         ranking: tuple[AreaVerdict, ...] = ()
         if defector is not None:
             others = [a for a in range(len(scenario.geography)) if a != area]
-            ranking = tuple(_ranked([_verdict(facts, a) for a in others]))
+            ranking = tuple(_ranked([_verdict(facts, a, scoring, spread) for a in others]))
         if area is None:
             status: Literal["newly placed", "already placed", "unplaced"] = "unplaced"
         elif person.placed_in == area:
@@ -377,7 +418,7 @@ def explain_plan(
                 defector=person.id,
                 threat_level=person.threat_level,
                 status=status,
-                here=_verdict(facts, area) if area is not None else None,
+                here=_verdict(facts, area, scoring, spread) if area is not None else None,
                 reasons=reasons.get(person.id, ()),
                 ranking=ranking,
                 preferred=(area in person.prefer) if area is not None else None,
@@ -487,9 +528,10 @@ def _facts_lines(writer: _Writer, verdict: AreaVerdict, depth: int) -> None:
 def _score_text(score: ScoreParts | None) -> str:
     if score is None:
         return ""
+    spread = f", spread {score.spread:+d}" if score.spread else ""
     return (
         f"score {score.total} (margin {score.margin:+d}, waits {score.wait:+d}, "
-        f"preference {score.preference:+d})"
+        f"preference {score.preference:+d}{spread})"
     )
 
 

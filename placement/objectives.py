@@ -43,15 +43,20 @@ def placed_at_level(built: PlacementModel, level: int) -> cp_model.LinearExpr:
 
 @dataclass(frozen=True)
 class ScoreParts:
-    """The secondary points of placing one person in one area, term by term."""
+    """The secondary points of placing one person in one area, term by term.
+
+    ``spread`` is the crowding the person adds there given where the other newcomers of a plan
+    are (``placement.explain``); the model counts crowding per area instead, so it is 0 here.
+    """
 
     margin: int
     wait: int
     preference: int
+    spread: int = 0
 
     @property
     def total(self) -> int:
-        return self.margin + self.wait + self.preference
+        return self.margin + self.wait + self.preference + self.spread
 
 
 def safety_margin_km(person: PersonCandidates, area: int, keep_apart_km: float) -> float:

@@ -126,6 +126,34 @@ def test_every_recommended_area_passes_check_when_applied(
             assert verdict.blocking.rule in new_violations(scenario, trial, entry.defector)
 
 
+def test_score_differences_are_what_moving_the_person_changes_in_the_objective(
+    tutorial: tuple[Scenario, Plan],
+) -> None:
+    """'+N vs here' must be the plan's secondary points after the move minus before."""
+    from placement.candidates import Candidates
+    from placement.objectives import secondary_points
+
+    scenario, plan = tutorial
+    candidates = Candidates(scenario)
+    before_areas = {
+        i: a
+        for i, a in plan_areas(scenario, plan).items()
+        if scenario.defectors[i].placed_in is None
+    }
+    before = secondary_points(candidates, before_areas)
+    checked = 0
+    for index in sorted(before_areas):
+        person = explain_plan(scenario, plan, defector=scenario.defectors[index].id).people[0]
+        assert person.here is not None and person.here.score is not None
+        for verdict in [v for v in person.ranking if v.allowed][:5]:
+            assert verdict.score is not None
+            area = scenario.geography.index_of(verdict.area)
+            after = secondary_points(candidates, {**before_areas, index: area})
+            assert verdict.score.total - person.here.score.total == after - before
+            checked += 1
+    assert checked >= 3
+
+
 def test_recommend_top_area_for_a_pending_person_passes_check() -> None:
     scenario = load_scenario(TUTORIAL)
     fixed = [
