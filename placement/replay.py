@@ -435,7 +435,12 @@ def _cause(scenario: Scenario, person_id: str, fact: RuleFact, events: Sequence[
             or (fact.rule == "threats" and "allies_of_rivals_threaten" in data)
         ):
             causes.append("policy changed")
-        elif kind == "threat" and fact.rule == "threats" and data["defector"] == person_id:
+        elif (
+            kind == "threat"
+            and fact.rule == "threats"
+            and data["defector"] == person_id
+            and "threat_buffer_km" in data  # a threat level alone moves no buffer
+        ):
             causes.append(f"{person_id}'s threat buffer changed")
     detail = fact.text
     if fact.rule == "keep_apart" and fact.who is not None:
@@ -813,8 +818,8 @@ def hindsight(
     at its last step form a plan this solve could also choose, and it starts from that plan
     (a solution hint), so even a search cut short by its budget is never worse than the
     replay at the most threatened level where they differ; ``offline.status`` says whether
-    every stage was proven optimal. Its *moves* are the people of the starting scenario
-    placed somewhere other than their starting place.
+    every stage was proven optimal. Its *moves* are the people of the starting scenario still
+    in the program whom it places somewhere other than their starting place, or nowhere.
 
     **The online result** is the replay's last step: everyone placed there and not at risk,
     and the moves made over the whole replay.
@@ -841,11 +846,12 @@ def hindsight(
     offline_levels = _levels(people[i].threat_level for i in new_areas)
     offline_facts = rule_facts(candidates, new_areas)
     offline_margins = [_margin(offline_facts[i]) for i in new_areas]
+    # A starting resident whose home changes, or who is left without one, moves.
+    offline_ids = {people[i].id: offline_scenario.geography.ids[a] for i, a in new_areas.items()}
     offline_moves = sum(
         1
-        for i, area in new_areas.items()
-        if people[i].id in start_areas
-        and offline_scenario.geography.ids[area] != start_areas[people[i].id]
+        for person_id, start in start_areas.items()
+        if person_id in index and offline_ids.get(person_id) != start
     )
     online_levels: dict[str, int] = {str(level): 0 for level in THREAT_LEVELS}
     online_margins: list[float | None] = []
@@ -1119,7 +1125,30 @@ def _hindsight_lines(data: Mapping[str, Any], md: bool) -> list[str]:
         f"({online['placed']} of {offline['placed']}; {data['people']} people in the program); "
         f"weighted by threat level: {data['weighted_percent_of_offline']}%."
     )
+    lines.append(order_against_hindsight(data))
     return lines
+
+
+def order_against_hindsight(data: Mapping[str, Any]) -> str:
+    """How the replay compares with hindsight in the contract's order: level 5 first.
+
+    Why: hindsight places the most threatened first, so it may place fewer people in all, and
+    "people placed" can read above 100%; this sentence says which is better by the contract.
+    """
+    online = data["online"]["placed_by_threat_level"]
+    offline = data["offline"]["placed_by_threat_level"]
+    for level in THREAT_LEVELS:
+        mine, best = int(online[str(level)]), int(offline[str(level)])
+        if mine != best:
+            where = "behind" if mine < best else "ahead of"
+            return (
+                f"In the contract's order (most threatened first) the replay is {where} "
+                f"hindsight from threat level {level} ({mine} placed against {best})."
+            )
+    return (
+        "In the contract's order (most threatened first) the replay places as many as "
+        "hindsight at every threat level."
+    )
 
 
 def _fmt(value: float | None) -> str:
@@ -1151,6 +1180,7 @@ def render_summary(timeline: Mapping[str, Any]) -> str:
         lines.append(
             f"Hindsight: people placed {data['placed_percent_of_offline']}% of the offline "
             f"optimum ({data['online']['placed']} of {data['offline']['placed']}; weighted by "
-            f"threat level {data['weighted_percent_of_offline']}%)."
+            f"threat level {data['weighted_percent_of_offline']}%). "
+            + order_against_hindsight(data)
         )
     return "\n".join(lines)

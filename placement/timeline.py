@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from placement.errors import InputError
 from placement.objectives import THREAT_LEVELS
 from placement.plan import read_json_object, verify_digest
-from placement.replay import comparison_text
+from placement.replay import comparison_text, order_against_hindsight
 from placement.scenario import pydantic_problems
 
 TIMELINE_FORMAT = "placement-timeline/1"
@@ -289,6 +289,7 @@ def _hindsight_html(data: Mapping[str, Any]) -> list[str]:
         f"({int(data['online']['placed'])} of {int(data['offline']['placed'])}; "
         f"{int(data['people'])} people in the program); weighted by threat level: "
         f"{float(data['weighted_percent_of_offline'])}%.</p>",
+        f"<p>{e(order_against_hindsight(data))}</p>",
     ]
     if data["offline"]["status"] != "optimal":
         out.append(

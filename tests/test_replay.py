@@ -297,6 +297,57 @@ def test_a_new_feud_moves_one_of_a_pair_never_both(tmp_path: Path) -> None:
     assert [r["defector"] for r in step["at_risk"]] == ["D01", "D02"]
 
 
+CROWDED_NORTH = """\
+format: placement-history/1
+scenario:
+  format: placement-scenario/1
+  capacity:
+    areas:
+      Skellefteå: {housing_units: 1}
+      Luleå: {housing_units: 1}
+      Älvsbyn: {housing_units: 1}
+      Piteå: {housing_units: 1}
+  networks:
+    - {id: N01, territory: [Göteborg], rivals: [N02]}
+    - {id: N02, territory: [Malmö]}
+  defectors:
+    - {id: D1, networks: [N01], origin: Göteborg, threat_level: 1, placed_in: Skellefteå}
+    - {id: D2, networks: [N01], origin: Göteborg, threat_level: 1, placed_in: Luleå}
+    - {id: D3, networks: [N01], origin: Göteborg, threat_level: 1, placed_in: Älvsbyn}
+events:
+  - {date: 2024-01-10, arrive: {id: X, networks: [N02], origin: Malmö, threat_level: 5}}
+"""
+
+
+def test_hindsight_says_who_is_ahead_in_the_contracts_order(tmp_path: Path) -> None:
+    """Three placed at level 1 against hindsight's one at level 5: 300% of its count, behind."""
+    path = tmp_path / "north.yaml"
+    path.write_text(CROWDED_NORTH, encoding="utf-8")
+    result = replay_history(load_history(path), SETTINGS)
+    data = result.timeline["hindsight"]
+    assert (data["online"]["placed"], data["offline"]["placed"]) == (3, 1)
+    assert data["offline"]["moves"] == 3  # hindsight leaves D1-D3 without a home: they move
+    text = render_timeline(result.timeline, "text")
+    assert "the replay is behind hindsight from threat level 5 (0 placed against 1)" in text
+
+
+def test_a_threat_level_change_is_not_called_a_buffer_change(tmp_path: Path) -> None:
+    path = tmp_path / "level.yaml"
+    path.write_text(
+        PAIR.replace("events:\n  - {date: 2023-02-01, rivalry: [N01, N02]}\n", "") + "events:\n"
+        "  - {date: 2024-01-10, territory: {network: N02, add: [Umeå]}}\n"
+        "  - {date: 2024-01-10, rivalry: [N01, N02]}\n"
+        "  - {date: 2024-01-10, threat: {defector: D01, threat_level: 4}}\n",
+        encoding="utf-8",
+    )
+    (step,) = replay_history(load_history(path), SETTINGS).steps
+    reasons = [m["reason"] for m in step["moves"]] + [
+        "; ".join(r["reasons"]) for r in step["at_risk"]
+    ]
+    assert any("N02 took new territory" in r for r in reasons)
+    assert not any("threat buffer changed" in r for r in reasons)
+
+
 def test_a_history_without_events_ends_where_it_started(tmp_path: Path) -> None:
     """No date, no decision: the summary's end is the start (two placed), not an empty world."""
     path = tmp_path / "still.yaml"
