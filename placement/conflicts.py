@@ -1350,10 +1350,29 @@ def explain_unplaced_in_plan(
     The plan's placements of pending people stand in for a solve's decisions; whether its
     primary objective was proven is read from its metrics (a hand-made plan counts as not
     proven). Raises ``ValueError`` when the person has an area in the plan.
-    """
-    from placement.explain import plan_areas
 
-    areas = plan_areas(scenario, plan)
+    An already placed person the plan moves (a what-if pin or forbid) is one of the people it
+    placed, and their old home is free, as in the what-if solve that made the plan; one the
+    plan leaves out still lives at home.
+    """
+    from placement.explain import where_people_live
+
+    areas = where_people_live(scenario, plan)
+    people = scenario.defectors
+    moved = {
+        i: home for i, a in areas.items() if (home := people[i].placed_in) is not None and home != a
+    }
+    original = None
+    if moved:
+        original = scenario
+        scenario = dataclasses.replace(
+            scenario,
+            defectors=tuple(
+                dataclasses.replace(d, placed_in=None) if i in moved else d
+                for i, d in enumerate(people)
+            ),
+        )
+        candidates = None  # those given see the movers at their old homes
     metrics = (plan.model_extra or {}).get("metrics", {})
     provenance = (plan.model_extra or {}).get("provenance", {})
     settings = SolveSettings(
@@ -1365,6 +1384,8 @@ def explain_unplaced_in_plan(
         settings=settings,
         new_areas={i: a for i, a in areas.items() if scenario.defectors[i].placed_in is None},
         primary_optimal=bool(metrics.get("primary_optimal", False)),
+        moved=moved,
+        original=original,
     )
     return explain_unplaced(result, scenario.defector_index[defector], time_limit_s=time_limit_s)
 

@@ -440,13 +440,22 @@ def _cannot_place(
         if result.candidates.people[index].areas:
             continue
         person = scenario.defectors[index]
+        verb = "cannot hold"
         if index in pins:
             cause = _pin_text(scenario, index, pins[index])
         else:
+            # The forbid of their home makes them move; their other forbids may be what
+            # leaves no area, so all are named (the home first), never the home's alone.
             former = result.moved[index]
-            cause = f"--forbid {person.id}={scenario.geography.label(former)}"
+            others = sorted(
+                scenario.geography.label(a) for a in forbids.get(index, ()) if a != former
+            )
+            labels = [scenario.geography.label(former), *others]
+            cause = " ".join(f"--forbid {person.id}={label}" for label in labels)
+            if others:
+                verb = "cannot all hold"
         reason = unplaced_reasons(result, index)[0]
-        return f"{cause} cannot hold: no area keeps every rule for {person.id}: {reason}"
+        return f"{cause} {verb}: no area keeps every rule for {person.id}: {reason}"
     return None
 
 

@@ -154,6 +154,35 @@ def test_score_differences_are_what_moving_the_person_changes_in_the_objective(
     assert checked >= 3
 
 
+MOVED_OUT = """\
+format: placement-scenario/1
+capacity:
+  areas:
+    Umeå: {housing_units: 1, services: [exit_program]}
+    Luleå: {housing_units: 1}
+networks: [{id: N1, territory: [Malmö]}, {id: N2, territory: [Malmö]}, {id: N3, territory: [Malmö]}]
+defectors:
+  - {id: P, networks: [N1], origin: Malmö, threat_level: 3, placed_in: Umeå}
+  - {id: Q, networks: [N2], origin: Malmö, threat_level: 3, needs: [exit_program]}
+  - {id: R, networks: [N3], origin: Malmö, threat_level: 2, needs: [exit_program]}
+"""
+
+
+def test_why_unplaced_in_a_plan_that_moves_someone_sees_the_move(tmp_path: Path) -> None:
+    """P is moved out of Umeå by a forbid; Q takes Umeå; R is unplaced because of Q, not P."""
+    scenario_path, plan_path = tmp_path / "s.yaml", tmp_path / "plan.json"
+    scenario_path.write_text(MOVED_OUT, encoding="utf-8")
+    runner = CliRunner()
+    solved = runner.invoke(
+        main, ["solve", str(scenario_path), "--forbid", "P=Umeå", "-o", str(plan_path), "-q"]
+    )
+    assert solved.exit_code == EXIT_OK, solved.output
+    result = runner.invoke(main, ["explain", str(scenario_path), str(plan_path), "--defector", "R"])
+    assert result.exit_code == EXIT_OK, result.output
+    assert "can be placed nowhere" not in result.stdout  # Umeå is allowed, and taken by Q
+    assert "1 more housing unit in Umeå (2 instead of 1)" in result.stdout
+
+
 def test_recommend_top_area_for_a_pending_person_passes_check() -> None:
     scenario = load_scenario(TUTORIAL)
     fixed = [

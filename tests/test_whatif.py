@@ -108,6 +108,19 @@ def test_forbidding_a_placed_persons_home_moves_them(tutorial: Scenario) -> None
     assert check_plan(tutorial, plan).ok
 
 
+def test_a_move_that_several_forbids_block_names_them_all(tutorial: Scenario) -> None:
+    """The forbid of D01's home alone can hold (D01 moves to Luleå): never blame it alone."""
+    assert _solve(tutorial, WhatIf(forbids=("D01=Umeå",))).status == "optimal"
+    forbids = ("D01=Umeå", "D01=Luleå", "D01=Östersund", "D01=Jönköping", "D01=Örebro")
+    plan = _solve(tutorial, WhatIf(forbids=forbids))
+    assert plan.status == "infeasible"
+    reason = (plan.model_extra or {})["status_reason"]
+    assert reason.startswith(
+        "--forbid D01=Umeå --forbid D01=Jönköping --forbid D01=Luleå --forbid D01=Örebro "
+        "--forbid D01=Östersund cannot all hold: no area keeps every rule for D01"
+    )
+
+
 def test_pin_where_a_placed_person_lives_keeps_them(tutorial: Scenario) -> None:
     plain = _solve(tutorial, WhatIf())
     plan = _solve(tutorial, WhatIf(pins=("D03=Sundsvall",)))
