@@ -63,7 +63,13 @@ from typing import Any, Final, Literal
 import numpy as np
 from ortools.sat.python import cp_model
 
-from placement.candidates import RULE_ORDER, BoolArray, Candidates, PersonCandidates
+from placement.candidates import (
+    RULE_ORDER,
+    BoolArray,
+    Candidates,
+    Occupancy,
+    PersonCandidates,
+)
 from placement.objectives import THREAT_LEVELS
 from placement.plan import Plan
 from placement.rules import RuleName
@@ -1031,9 +1037,22 @@ class _Explainer:
             if not self.result.primary_optimal
             else "the plan's counts per threat level leave room for this person; re-solve"
         )
+        # The feasible plan found may rearrange others: say so, and name any area that is
+        # open to the person in this very plan.
+        people = self.scenario.defectors
+        everyone = {i: d.placed_in for i, d in enumerate(people) if d.placed_in is not None}
+        everyone.update(self.result.new_areas)
+        open_now = self.candidates.evaluate(self.index, Occupancy.of(self.scenario, everyone)).areas
         summary = (
-            f"{x} could be placed too, in {self.label(solution[self.index])}, without placing "
-            f"fewer people at {_levels_from(self.level)}: a better plan exists than this one"
+            f"{x} could be placed too without placing fewer people at "
+            f"{_levels_from(self.level)}: a better plan exists than this one (one such plan "
+            f"puts {x} in {self.label(solution[self.index])}"
+            + (
+                f"; in this plan, {_and([self.label(a) for a in open_now])} "
+                f"{'is' if len(open_now) == 1 else 'are'} still open to {x})"
+                if len(open_now)
+                else ", moving others)"
+            )
         )
         return self.finish("placeable", [], summary)
 

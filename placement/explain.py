@@ -592,7 +592,8 @@ def render_explanation(explanation: PlanExplanation, fmt: Format, *, top: int = 
 
 def _conflict_lines(writer: _Writer, conflict: UnplacedExplanation) -> None:
     writer.item(f"why unplaced, to the bottom: {conflict.summary}")
-    writer.item("the rules and cases that together leave no place:", 2)
+    if conflict.conflict:
+        writer.item("the rules and cases that together leave no place:", 2)
     for item in conflict.conflict:
         writer.item(item.text, 3)
     if conflict.remedies:

@@ -183,6 +183,25 @@ def test_why_unplaced_in_a_plan_that_moves_someone_sees_the_move(tmp_path: Path)
     assert "1 more housing unit in Umeå (2 instead of 1)" in result.stdout
 
 
+def test_a_person_left_unplaced_by_hand_is_told_where_they_fit_in_this_plan(
+    tutorial: tuple[Scenario, Plan],
+) -> None:
+    scenario, plan = tutorial
+    unplaced = Plan(
+        status="feasible",
+        assignments=[a for a in plan.assignments if a.defector != "D10"],
+        unplaced=[*plan.unplaced, Unplaced(defector="D10", reasons=["by hand"])],
+    )
+    (person,) = explain_plan(scenario, unplaced, defector="D10").people
+    assert person.conflict is not None
+    summary = person.conflict.summary
+    assert "a better plan exists than this one" in summary
+    open_now = [v.area_name for v in person.ranking if v.allowed]
+    assert open_now and f"in this plan, {open_now[0]}" in summary
+    for area in open_now:  # what it calls open is open: placing D10 there keeps every rule
+        assert not new_violations(scenario, moved(scenario, unplaced, "D10", area), "D10")
+
+
 def test_recommend_top_area_for_a_pending_person_passes_check() -> None:
     scenario = load_scenario(TUTORIAL)
     fixed = [
