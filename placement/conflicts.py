@@ -1374,24 +1374,33 @@ def explain_unplaced_in_plan(
     placed, and their old home is free, as in the what-if solve that made the plan; one the
     plan leaves out still lives at home.
     """
+    from placement.errors import InputError
     from placement.explain import where_people_live
+    from placement.solve import decided_scenario
+    from placement.whatif import WhatIf, resolve_decisions
 
     areas = where_people_live(scenario, plan)
+    original = scenario
+    try:  # the pins and forbids the plan records, as the solve that made it applied them
+        decisions = resolve_decisions(scenario, WhatIf.of_plan(plan))
+        scenario, moved = decided_scenario(scenario, decisions.pins, decisions.forbids)
+    except InputError:  # decisions naming nothing here (already said by check)
+        moved = {}
     people = scenario.defectors
-    moved = {
+    by_hand = {
         i: home for i, a in areas.items() if (home := people[i].placed_in) is not None and home != a
     }
-    original = None
-    if moved:
-        original = scenario
+    if by_hand:  # moves no recorded decision asks for: their homes are free all the same
+        moved.update(by_hand)
         scenario = dataclasses.replace(
             scenario,
             defectors=tuple(
-                dataclasses.replace(d, placed_in=None) if i in moved else d
+                dataclasses.replace(d, placed_in=None) if i in by_hand else d
                 for i, d in enumerate(people)
             ),
         )
-        candidates = None  # those given see the movers at their old homes
+    if scenario is not original:
+        candidates = None  # those given see the world before the decisions
     metrics = (plan.model_extra or {}).get("metrics", {})
     provenance = (plan.model_extra or {}).get("provenance", {})
     settings = SolveSettings(
@@ -1404,7 +1413,7 @@ def explain_unplaced_in_plan(
         new_areas={i: a for i, a in areas.items() if scenario.defectors[i].placed_in is None},
         primary_optimal=bool(metrics.get("primary_optimal", False)),
         moved=moved,
-        original=original,
+        original=original if scenario is not original else None,
     )
     return explain_unplaced(result, scenario.defector_index[defector], time_limit_s=time_limit_s)
 

@@ -362,6 +362,21 @@ def start_session(
     return session
 
 
+def decided_scenario(
+    scenario: Scenario, pins: Mapping[int, int], forbids: Mapping[int, Collection[int]]
+) -> tuple[Scenario, dict[int, int]]:
+    """The world a what-if solve plans in, and who it moves (index -> former home).
+
+    Forbids are in the avoid lists, pinned people can use only their pinned area, and moved
+    people are pending. For explaining a plan made with these decisions as it was made.
+    """
+    forbidden = {k: frozenset(v) for k, v in forbids.items()}
+    decided, moved, _ = _apply_decisions(scenario, pins, forbidden)
+    if pins:
+        decided = _restrict_to_pins(decided, pins)
+    return decided, moved
+
+
 def _apply_decisions(
     scenario: Scenario, pins: Mapping[int, int], forbids: Mapping[int, frozenset[int]]
 ) -> tuple[Scenario, dict[int, int], list[int]]:
