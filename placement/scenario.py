@@ -426,11 +426,11 @@ def load_scenario_with_case(
         own += inside
     if own:
 
-        def in_file_order(problem: Problem) -> tuple[int, str]:
+        def case_order(problem: Problem) -> tuple[int, str]:
             key = problem.place.split(".")[0].split("[")[0]
             return (keys.index(key) if key in keys else len(keys), problem.place)
 
-        raise InputError(str(case_path), sorted(own, key=in_file_order)) from None
+        raise InputError(str(case_path), sorted(own, key=case_order)) from None
     return scenario, str(case["id"])
 
 
