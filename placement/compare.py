@@ -33,7 +33,6 @@ scenario (sha256) or edited after it was written (``digest``) gives a warning.
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import json
 import math
@@ -480,13 +479,7 @@ def _secondary_points(
     moved = {i for i in by_plan if people[i].placed_in is not None}
     if not moved:
         return secondary_points(candidates, by_plan)
-    freed = dataclasses.replace(
-        scenario,
-        defectors=tuple(
-            dataclasses.replace(d, placed_in=None) if i in moved else d
-            for i, d in enumerate(people)
-        ),
-    )
+    freed = scenario.with_pending(moved)
     return secondary_points(Candidates(freed, Threats(freed)), by_plan)
 
 

@@ -1392,13 +1392,7 @@ def explain_unplaced_in_plan(
     }
     if by_hand:  # moves no recorded decision asks for: their homes are free all the same
         moved.update(by_hand)
-        scenario = dataclasses.replace(
-            scenario,
-            defectors=tuple(
-                dataclasses.replace(d, placed_in=None) if i in by_hand else d
-                for i, d in enumerate(people)
-            ),
-        )
+        scenario = scenario.with_pending(by_hand)
     if scenario is not original:
         candidates = None  # those given see the world before the decisions
     metrics = (plan.model_extra or {}).get("metrics", {})

@@ -39,7 +39,7 @@ import copy
 import datetime
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -752,9 +752,7 @@ class _AsDone:
 
 def _without_places(scenario: Scenario) -> Scenario:
     """The same scenario with nobody placed: so the checker counts every broken rule."""
-    return replace(
-        scenario, defectors=tuple(replace(d, placed_in=None) for d in scenario.defectors)
-    )
+    return scenario.with_pending(range(len(scenario.defectors)))
 
 
 # --------------------------------------------------------------------------- summary, hindsight

@@ -15,12 +15,13 @@ the place in the file (``defectors[3].origin``) and, for unknown names, the clos
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import re
 import reprlib
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -279,6 +280,16 @@ class Scenario:
 
     def defector(self, defector_id: str) -> Defector:
         return self.defectors[self.defector_index[defector_id]]
+
+    def with_pending(self, indices: Collection[int]) -> Scenario:
+        """The same scenario with these people pending: their homes freed (a move, a replay)."""
+        return dataclasses.replace(
+            self,
+            defectors=tuple(
+                dataclasses.replace(d, placed_in=None) if i in indices else d
+                for i, d in enumerate(self.defectors)
+            ),
+        )
 
     @property
     def distance_km(self) -> FloatMatrix:

@@ -401,11 +401,10 @@ def _apply_decisions(
         if person.placed_in is not None:
             moved[index] = person.placed_in
         must_place.add(index)
-    for index in moved:
-        people[index] = dataclasses.replace(people[index], placed_in=None)
     if not pins and not forbids:
         return scenario, moved, []
-    return dataclasses.replace(scenario, defectors=tuple(people)), moved, sorted(must_place)
+    decided = dataclasses.replace(scenario, defectors=tuple(people)).with_pending(moved)
+    return decided, moved, sorted(must_place)
 
 
 def _restrict_to_pins(scenario: Scenario, pins: Mapping[int, int]) -> Scenario:
