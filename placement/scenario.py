@@ -483,7 +483,11 @@ def scenario_from_document(
                 p if p.place == "areas" else Problem("areas", f"{spec.areas}: {p}")
                 for p in error.problems
             )
-            raise InputError(source, problems) from None
+            # Everything that does not name an area is still checked, so that one run reports
+            # the areas file's problems and this file's own (unknown networks, services, ids).
+            _Resolver(spec, None, problems, positions=positions).check_without_areas()
+            unique = list(dict.fromkeys(problems))
+            raise InputError(source, sorted(unique, key=in_file_order(document))) from None
     resolver = _Resolver(spec, geography, problems, positions=positions)
     scenario = resolver.resolve(sha256=sha256, source=source)
     if problems:
@@ -579,12 +583,16 @@ def _salvage(document: dict[str, Any], positions: dict[str, list[int]]) -> Scena
 
 
 class _Resolver:
-    """Resolves names in a structurally valid spec, recording every problem it meets."""
+    """Resolves names in a structurally valid spec, recording every problem it meets.
+
+    Without a geography (the areas file could not be read), area names are not looked up:
+    ``check_without_areas`` reports every other problem.
+    """
 
     def __init__(
         self,
         spec: ScenarioSpec,
-        geography: Geography,
+        geography: Geography | None,
         problems: list[Problem],
         *,
         positions: Mapping[str, Sequence[int]] | None = None,
@@ -606,9 +614,13 @@ class _Resolver:
         return close_matches(name, known) if self.budget.allows() else []
 
     def area(self, reference: str, place: str) -> int | None:
+        if self.geography is None:
+            return None
         return self.budget.area(self.geography, reference, place, self.problems)
 
     def areas(self, references: Iterable[str], place: str) -> list[int]:
+        if self.geography is None:
+            return []
         return self.budget.areas(self.geography, references, place, self.problems)
 
     def service(self, name: str, place: str) -> None:
@@ -616,7 +628,16 @@ class _Resolver:
             hint = self.close_matches(name, self.services)
             self.problems.append(Problem(place, f"unknown service '{name}'{did_you_mean(hint)}"))
 
+    def check_without_areas(self) -> None:
+        """Record every problem that does not depend on the areas: services, networks, ids."""
+        capacity = self.spec.capacity
+        self._check_capacity_services(capacity.default, "capacity.default")
+        for key, value in capacity.areas.items():
+            self._check_capacity_services(value, f"capacity.areas.{key}")
+        self._defectors(self._networks())
+
     def resolve(self, *, sha256: str, source: str) -> Scenario:
+        assert self.geography is not None, "resolve needs the areas"
         offers = self._offers()
         networks = self._networks()
         defectors = self._defectors(networks)
@@ -633,6 +654,7 @@ class _Resolver:
         )
 
     def _offers(self) -> tuple[AreaOffer, ...]:
+        assert self.geography is not None
         capacity = self.spec.capacity
         self._check_capacity_services(capacity.default, "capacity.default")
         default = _offer(capacity.default)

@@ -292,8 +292,8 @@ def test_missing_custom_areas_file_in_a_scenario(tmp_path: Path) -> None:
         load_scenario(path)
     assert caught.value.source == str(path)
     assert [str(p) for p in caught.value.problems] == [
-        "policy.x: unknown key 'x'",
         "areas: areas file 'nowhere.geojson' not found",
+        "policy.x: unknown key 'x'",
     ]
 
 
@@ -369,6 +369,42 @@ def test_rows_of_a_bad_areas_file_are_named_with_that_file(tmp_path: Path) -> No
         load_scenario(scenario_path)
     assert [str(p) for p in caught.value.problems] == [
         "areas: a.geojson: areas[1].id: duplicate id 'A'"
+    ]
+
+
+def test_a_bad_areas_file_hides_no_other_problem_of_the_scenario(tmp_path: Path) -> None:
+    """Names of networks, people and services need no areas: they are checked all the same.
+
+    Area names cannot be looked up without the areas, so they alone wait for the file's fix.
+    """
+    path = tmp_path / "a.geojson"
+    path.write_text(
+        geojson(
+            [feature({"id": "A"}, square(X0, Y0, 1)), feature({"id": "A"}, square(X0, Y0 + 9, 1))]
+        )
+    )
+    scenario_path = tmp_path / "s.yaml"
+    scenario_path.write_text(
+        "format: placement-scenario/1\n"
+        "policy: {x: 1}\n"
+        "areas: a.geojson\n"
+        "capacity: {default: {housing_units: 1, services: [trauma_car]}}\n"
+        "networks: [{id: N1, territory: [Nowhere], rivals: [N9]}]\n"
+        "defectors:\n"
+        "  - {id: D1, networks: [N1, N7], threat_level: 3, origin: Nowhere, household: 1}\n"
+        "  - {id: D1, networks: [N1], threat_level: 3, origin: A, household: 1,"
+        " keep_apart_from: [D2]}\n"
+    )
+    with pytest.raises(InputError) as caught:
+        load_scenario(scenario_path)
+    assert [str(p) for p in caught.value.problems] == [
+        "policy.x: unknown key 'x'",
+        "areas: a.geojson: areas[1].id: duplicate id 'A'",
+        "capacity.default.services[0]: unknown service 'trauma_car' (did you mean trauma_care?)",
+        "networks[0].rivals[0]: unknown network 'N9'",
+        "defectors[0].networks[1]: unknown network 'N7'",
+        "defectors[1].id: duplicate defector id 'D1' (first at defectors[0])",
+        "defectors[1].keep_apart_from[0]: unknown defector 'D2'",
     ]
 
 
