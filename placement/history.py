@@ -38,6 +38,7 @@ from pydantic import (
     ConfigDict,
     Field,
     Strict,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -410,14 +411,14 @@ def load_history(path: str | Path, *, allow_personal_numbers: bool = False) -> H
         )
     encrypted = crypto.is_encrypted(raw)
     problems.extend(_top_level_problems(document))
-    specs = _event_specs(document.get("events"), problems)
+    specs, broken = _event_specs(document.get("events"), problems)
     start, scenario_sha256, scenario_encrypted = _start_scenario(
         document.get("scenario"), path, problems, allow_personal_numbers=allow_personal_numbers
     )
     events: list[Event] = []
     if start is not None:
         start_document = canonical_document(start[1], start[0].geography)
-        events = _Checker(start[0], start_document, problems).check(specs)
+        events = _Checker(start[0], start_document, problems).check(specs, broken)
     if problems or start is None:
         raise InputError(str(path), sorted(dict.fromkeys(problems), key=_document_order))
     name = document.get("name")
@@ -462,9 +463,33 @@ class _NameOnly(_Strict):
     name: Text = None
 
 
-def _event_specs(events: Any, problems: list[Problem]) -> list[tuple[int, EventSpec]]:
-    """Every event that is structurally valid, with its position; the others' problems."""
+@dataclass(frozen=True)
+class _Broken:
+    """A structurally broken event (its problems already listed), kept for what it still says.
+
+    The events after it are checked against the world it would make, so that a person whose
+    arrival has a bad ``threat_level`` is not also reported missing from every later event.
+    ``spec`` is the event without its broken keys, when that is valid: its names are then
+    checked too. Otherwise ``placeholder`` is the world's entry for the id an arrival or a new
+    network brings (the id alone), or None when not even that can be read.
+    """
+
+    position: int
+    date: datetime.date
+    spec: EventSpec | None
+    placeholder: tuple[EventKind, dict[str, Any]] | None = None
+
+
+_EVENT_DATE: TypeAdapter[datetime.date] = TypeAdapter(EventDate)
+_IDENTIFIER: TypeAdapter[str] = TypeAdapter(Identifier)
+
+
+def _event_specs(
+    events: Any, problems: list[Problem]
+) -> tuple[list[tuple[int, EventSpec]], list[_Broken]]:
+    """Every structurally valid event with its position; what the others still say; problems."""
     valid = []
+    broken = []
     for position, item in enumerate(events if isinstance(events, list) else []):
         place = f"events[{position}]"
         if not isinstance(item, dict):
@@ -476,7 +501,43 @@ def _event_specs(events: Any, problems: list[Problem]) -> list[tuple[int, EventS
             for problem in pydantic_problems(error, EventSpec):
                 where = f"{place}.{problem.place}" if problem.place else place
                 problems.append(Problem(where, problem.message))
-    return valid
+            salvaged = _salvage_event(position, item, error)
+            if salvaged is not None:
+                broken.append(salvaged)
+    return valid, broken
+
+
+def _salvage_event(position: int, item: dict[str, Any], error: ValidationError) -> _Broken | None:
+    """The event without the keys of its kind that are broken; None without a date or kind."""
+    try:
+        date = _EVENT_DATE.validate_python(item.get("date"))
+    except ValidationError:
+        return None
+    kinds = [kind for kind in EVENT_KINDS if kind in item]
+    if len(kinds) != 1:
+        return None
+    kind = kinds[0]
+    payload = item[kind]
+    bad = {e["loc"][1] for e in error.errors() if len(e["loc"]) > 1 and e["loc"][0] == kind}
+    if isinstance(payload, dict) and bad:
+        payload = {k: v for k, v in payload.items() if k not in bad}
+    try:
+        spec = EventSpec.model_validate({**item, kind: payload})
+    except ValidationError:
+        spec = None
+    placeholder: tuple[EventKind, dict[str, Any]] | None = None
+    if spec is None and kind in ("arrive", "network") and isinstance(payload, dict):
+        try:
+            identifier = _IDENTIFIER.validate_python(payload.get("id"))
+        except ValidationError:
+            return None
+        entry: dict[str, Any] = {"id": identifier}
+        if kind == "network":
+            entry.update(territory=[], rivals=[], allies=[])
+        placeholder = (kind, entry)
+    if spec is None and placeholder is None:
+        return None
+    return _Broken(position, date, spec, placeholder)
 
 
 def _start_scenario(
@@ -568,16 +629,30 @@ class _Checker:
     def geography(self) -> Geography:
         return self.start.geography
 
-    def check(self, specs: Sequence[tuple[int, EventSpec]]) -> list[Event]:
+    def check(
+        self, specs: Sequence[tuple[int, EventSpec]], broken: Sequence[_Broken] = ()
+    ) -> list[Event]:
         """Resolve the events in date order (the contract's), same-date ones in file order.
 
         The file's order need not be the dates' order: events are sorted by date, stably, and
         keep their places in the file (``events[12]``) for messages and the replay's record.
+        Broken events (already reported) change the world as far as they can be read, so the
+        events after them are judged against it; they are never returned.
         """
-        ordered = sorted(specs, key=lambda item: item[1].date)
+        ordered = sorted(
+            [
+                *((p, s.date, s, None) for p, s in specs),
+                *((b.position, b.date, None, b) for b in broken),
+            ],
+            key=lambda item: (item[1], item[0]),
+        )
         events = []
-        for number, (position, spec) in enumerate(ordered):
+        for number, (position, date, spec, salvaged) in enumerate(ordered):
             place = f"events[{position}]"
+            if salvaged is not None:
+                self._apply_broken(salvaged)
+                continue
+            assert spec is not None
             before = len(self.problems)
             event = self._resolve(position, spec)
             if event is None:
@@ -585,10 +660,29 @@ class _Checker:
             self.world.apply(event)
             if len(self.problems) == before:
                 events.append(event)
-            last_of_date = number + 1 == len(ordered) or ordered[number + 1][1].date != spec.date
+            last_of_date = number + 1 == len(ordered) or ordered[number + 1][1] != date
             if last_of_date and not self.problems:
                 self._resolve_world(place)
         return events
+
+    def _apply_broken(self, broken: _Broken) -> None:
+        """Check what a broken event still says, and change the world as it would.
+
+        A problem of the event as a whole ("give add or remove") is left out: the broken keys
+        taken away may be its only cause, and they are reported already.
+        """
+        if broken.spec is not None:
+            before = len(self.problems)
+            event = self._resolve(broken.position, broken.spec)
+            whole = f"events[{broken.position}].{broken.spec.kind}"
+            self.problems[before:] = [p for p in self.problems[before:] if p.place != whole]
+            if event is not None:
+                self.world.apply(event)
+        elif broken.placeholder is not None:
+            kind, entry = broken.placeholder
+            exists = self.world.defector if kind == "arrive" else self.world.network
+            if exists(entry["id"]) is None:
+                self.world.apply(Event(broken.position, broken.date, kind, entry))
 
     def _resolve_world(self, place: str) -> None:
         """A safety net: the world after a date must be a valid scenario (it always should be)."""

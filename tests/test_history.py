@@ -176,6 +176,51 @@ def test_event_values_of_another_type_are_never_converted(tmp_path: Path) -> Non
     ]
 
 
+def test_a_broken_event_still_counts_for_the_events_after_it(tmp_path: Path) -> None:
+    """A bad value in an arrival is one problem: the person is not also reported missing.
+
+    The rest of a broken event is checked as well (its unknown names), and an arrival whose
+    required keys are broken still brings its id, as a new network brings its own.
+    """
+    path = write(
+        tmp_path,
+        """\
+        - date: 2023-02-01
+          arrive: {id: D02, networks: [N02], origin: Malmö, threat_level: 9}
+        - date: 2023-02-02
+          threat: {defector: D02, threat_level: 4}
+        - date: 2023-02-03
+          arrive: {id: D03, networks: [N09], origin: Stokholm, household: "two"}
+        - date: 2023-02-04
+          arrive: {id: D04, networks: [], origin: Malmö}
+        - date: 2023-02-05
+          network: {id: N05, territory: Malmö}
+        - date: 2023-02-06
+          rivalry: [N05, N01]
+        - date: 2023-02-07
+          arrive: {id: D06, networks: [N05], origin: Malmö, keep_apart_from: [D04, D07]}
+        - date: 2023-03-01
+          leave: D02
+        - date: 2023-03-02
+          threat: {defector: D01, threat_level: true}
+        """,
+    )
+    assert problems(path) == [
+        "events[0].arrive.threat_level: Input should be less than or equal to 5 (got 9)",
+        "events[2].arrive.household: Input should be a valid integer (got 'two')",
+        "events[2].arrive.networks[0]: unknown network 'N09' at this date (did you mean N02 or "
+        "N01?)",
+        "events[2].arrive.origin: unknown area 'Stokholm' (did you mean Stockholm or Boxholm or "
+        "Tidaholm?)",
+        "events[3].arrive.networks: List should have at least 1 item after validation, not 0 "
+        "(got [])",
+        "events[4].network.territory: Input should be a valid list (got 'Malmö')",
+        "events[6].arrive.keep_apart_from[1]: 'D07' is not in the program at this date (did you "
+        "mean D04 or D03 or D02?)",
+        "events[8].threat.threat_level: Input should be a valid integer (got True)",
+    ]
+
+
 def test_impossible_dates_are_problems_at_their_place_with_the_others(tmp_path: Path) -> None:
     """2023-02-30 looks like a YAML date and is none: reported where it is, not alone."""
     path = write(
