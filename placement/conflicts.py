@@ -115,6 +115,8 @@ class ConflictItem:
     replanned: bool = False
     """True when re-planning the whole scenario with the change places the person (not only
     makes room for them)."""
+    unplaces: tuple[str, ...] = ()
+    """People this plan places whom that re-plan leaves unplaced (the remedy's cost)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -125,6 +127,7 @@ class ConflictItem:
             "remedy": self.remedy,
             "change": dict(self.change) if self.change is not None else None,
             "replanned": self.replanned,
+            "unplaces": list(self.unplaces),
         }
 
 
@@ -540,6 +543,16 @@ class _Remedy:
     change: Mapping[str, Any]
     area: int | None
     """Where a re-plan with the change places the person; None when it does not."""
+    unplaces: tuple[int, ...] = ()
+    """People the plan places and that re-plan leaves unplaced."""
+
+
+@dataclass(frozen=True)
+class _Replan:
+    area: int | None
+    """Where the re-plan places the person (None: nowhere)."""
+    unplaces: tuple[int, ...]
+    """People the plan places and the re-plan leaves unplaced, in index order."""
 
 
 # --------------------------------------------------------------------------- the explainer
@@ -569,7 +582,7 @@ class _Explainer:
         self.strict = False
         """True in the tie case: the person must be placed on top of the plan's count."""
         self._possible: dict[str, bool | None] = {}
-        self._replanned: dict[str, int | Literal["unknown"] | None] = {}
+        self._replanned: dict[str, _Replan | Literal["unknown"]] = {}
 
     # ------------------------------------------------------------ names
 
@@ -625,8 +638,12 @@ class _Explainer:
                 self._possible[key] = model.solve(sorted(model.literals), self.budget)[0]
         return self._possible[key]
 
-    def replan(self, change: Mapping[str, Any]) -> int | Literal["unknown"] | None:
-        """Where a full re-solve of the changed scenario places the person (None: nowhere)."""
+    def replan(self, change: Mapping[str, Any]) -> _Replan | Literal["unknown"]:
+        """Where a full re-solve of the changed scenario places the person, and whom it unplaces.
+
+        "unknown" when the time ran out, or when the re-solve leaves the person unplaced
+        without proving that no better plan exists.
+        """
         key = _key(change)
         if key not in self._replanned:
             settings = self.result.settings
@@ -647,7 +664,8 @@ class _Explainer:
             if area is None and not changed.primary_optimal:
                 self._replanned[key] = "unknown"
             else:
-                self._replanned[key] = area
+                lost = tuple(sorted(p for p in self.result.new_areas if p not in changed.new_areas))
+                self._replanned[key] = _Replan(area, lost)
         return self._replanned[key]
 
     def pick(self, options: Iterable[tuple[str, Mapping[str, Any]]]) -> _Remedy | None:
@@ -669,9 +687,9 @@ class _Explainer:
             if replans >= MAX_REPLANS:
                 break
             replans += 1
-            area = self.replan(change)
-            if isinstance(area, int):
-                return _Remedy(what, change, area)
+            replanned = self.replan(change)
+            if isinstance(replanned, _Replan) and replanned.area is not None:
+                return _Remedy(what, change, replanned.area, replanned.unplaces)
         return fallback
 
     def largest(
@@ -697,9 +715,14 @@ class _Explainer:
     def remedy_text(self, remedy: _Remedy) -> str:
         x = self.defector.id
         if remedy.area is not None:
+            cost = ""
+            if remedy.unplaces:
+                lost = self.by_level(remedy.unplaces)
+                verb = "is" if len(remedy.unplaces) == 1 else "are"
+                cost = f"; {lost}, placed in this plan, {verb} then left unplaced"
             return (
                 f"{remedy.what} would let {x} be placed (re-planned with this change: {x} goes "
-                f"to {self.label(remedy.area)})"
+                f"to {self.label(remedy.area)}{cost})"
             )
         return (
             f"{remedy.what} would make room for {x} without placing fewer people at "
@@ -961,6 +984,7 @@ class _Explainer:
             remedy=self.remedy_text(remedy),
             change=remedy.change,
             replanned=remedy.area is not None,
+            unplaces=tuple(self.scenario.defectors[p].id for p in remedy.unplaces),
         )
 
     # ------------------------------------------------------------ case 1: no area
@@ -976,8 +1000,15 @@ class _Explainer:
             allowed = np.ones(len(self.geography), dtype=np.bool_)
             for other in others:
                 allowed &= masks[other]
-            nearest = self.closest_first(person, rule, allowed & ~masks[rule])
-            facts = [self.blocked_fact(person, rule, a) for a in nearest[:3]]
+            # Nearest misses are areas this rule alone rules out, so that none of them is
+            # also barred by a rule the conflict does not name; failing that, each miss says
+            # which other rules bar it too.
+            nearest = self.only_rule_areas(person, rule) or self.closest_first(
+                person, rule, allowed & ~masks[rule]
+            )
+            facts = [
+                self.blocked_fact(person, rule, a) + self.also_broken(rule, a) for a in nearest[:3]
+            ]
             count = int(allowed.sum())
             if others:
                 scope = (
@@ -1120,12 +1151,17 @@ class _Explainer:
             big = [
                 f"{people[p].id} {people[p].household}" for p in users if people[p].household > 1
             ]
+            blocked = self.own_block(area)
+            whose = (
+                f"{x} needs {self.defector.household}, and {self.by_level(users)} could also use it"
+                if blocked is None
+                else f"{self.by_level(users)} could use it; {x} cannot ({blocked})"
+            )
             text = (
                 f"capacity: {self.label(area)} has {_plural(free, 'free housing unit')} "
                 f"({units} in all"
                 + (f", {used} used by people already placed" if used else "")
-                + f"); {x} needs {self.defector.household}, and {self.by_level(users)} could "
-                f"also use it"
+                + f"); {whose}"
                 + (f" (households needing more than one unit: {_and(big)})" if big else "")
                 + self.narrow_choices(users)
             )
@@ -1137,11 +1173,14 @@ class _Explainer:
         ]
         already = [d.id for d in people if d.placed_in == area and network in d.networks]
         limit = self.scenario.policy.max_same_network_per_area
-        members = ([self.index] if network in self.defector.networks else []) + users
+        blocked = self.own_block(area)
+        mine = network in self.defector.networks and blocked is None
+        members = ([self.index] if mine else []) + users
         text = (
             f"same_network: {self.label(area)} may hold {_plural(limit, 'defector')} of {network}"
             + (f" ({_and(already)} already there)" if already else "")
             + f"; {self.by_level(members)} of {network} could go there"
+            + (f"; {x} cannot ({blocked})" if blocked is not None else "")
             + self.narrow_choices(users)
         )
         return self.item(
@@ -1151,6 +1190,22 @@ class _Explainer:
             text,
             self.same_network_remedy(),
         )
+
+    def also_broken(self, rule: RuleName, area: int) -> str:
+        """`` (also threats and services)``: the explained person's other rules the area breaks."""
+        others = [r for r in RULE_ORDER if r != rule and not self.person.masks[r][area]]
+        return f" (also {_and(others)})" if others else ""
+
+    def own_block(self, area: int) -> str | None:
+        """Why the explained person's own rules rule the area out (the first rule), or None.
+
+        A coupling rule (housing, same network) of the conflict can be about an area only others
+        may use: its words must not suggest the explained person could live there.
+        """
+        for rule in RULE_ORDER:
+            if not self.person.masks[rule][area]:
+                return f"{rule}: {self.blocked_fact(self.person, rule, area)}"
+        return None
 
     def conflict_areas(self, model: _Feasibility, person: int, core: Sequence[_Group]) -> list[int]:
         """The areas a person may use in the conflict's terms.
@@ -1288,11 +1343,14 @@ class _Explainer:
                 )
         if instead:
             # Not "whom the plan prefers": on equal points the choice is the solver's tie-break.
+            # ``instead`` comes from one plan that places the person: others of the level may
+            # be as good a swap, so they are named as an example, never as the only ones.
             head = (
-                f"{x} (threat level {self.level}) could be placed only instead of "
-                f"{_and([people[p].id for p in instead])} (same threat level); both cannot be "
-                "placed, and the plan chose by margins, waits, wishes and spread, which may rate "
-                "them equal (placement alternatives shows other choices)"
+                f"{x} (threat level {self.level}) could be placed only in place of someone else "
+                f"of that threat level (one plan placing {x} leaves out "
+                f"{_and([people[p].id for p in instead])}); no plan places one more there, and "
+                "this one chose by margins, waits, wishes and spread, which may rate them equal "
+                "(placement alternatives shows other choices)"
             )
         else:
             head = (

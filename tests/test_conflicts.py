@@ -158,9 +158,40 @@ def test_capacity_conflict_at_the_same_level_is_a_tie() -> None:
     other = scenario.defectors[1 - unplaced].id
     explanation = explain_unplaced(result, unplaced)
     assert explanation.kind == "tie"
-    assert f"could be placed only instead of {other} (same threat level)" in explanation.summary
+    assert (
+        f"could be placed only in place of someone else of that threat level (one plan placing "
+        f"{scenario.defectors[unplaced].id} leaves out {other})" in explanation.summary
+    )
     assert any(i.rule == "capacity" and i.areas == ("A5",) for i in explanation.conflict)
     assert_every_item_binding(scenario, explanation)
+
+
+def test_housing_the_person_cannot_use_is_not_said_to_be_theirs() -> None:
+    """Three people, two free units: R can use only A5 (trauma care); P and Q also A7.
+
+    The conflict is both areas' housing, but A7's item must not say R could live there.
+    """
+    no_trauma = ["exit_program", "psychiatric_care", "youth_services"]
+    services = {f"A{i}": no_trauma for i in range(10)}
+    services["A5"] = [*no_trauma, "trauma_care"]
+    scenario = line_scenario(
+        networks=[{"id": "N1"}, {"id": "N2"}, {"id": "N3"}],
+        defectors=[
+            person("R", threat_level=3, needs=["trauma_care"]),
+            person("P", "N2", threat_level=4),
+            person("Q", "N3", threat_level=4),
+        ],
+        housing={"A5": 1, "A7": 1},
+        services=services,
+    )
+    explanation = explain(scenario, "R")
+    by_area = {item.areas: item for item in explanation.conflict if item.rule == "capacity"}
+    assert sorted(by_area) == [("A5",), ("A7",)]
+    assert "R needs 1, and P and Q (threat level 4) could also use it" in by_area["A5",].text
+    theirs = by_area["A7",].text
+    assert "R needs" not in theirs
+    cannot = "P and Q (threat level 4) could use it; R cannot (services: Area 7 (no trauma_care))"
+    assert cannot in theirs
 
 
 # ---------------------------------------------------------------- no area at all
@@ -219,6 +250,43 @@ def test_a_rule_that_cannot_help_alone_says_so() -> None:
     assert "also ruled out by services or avoid" in threats.text
     assert services_item.replanned
     assert explanation.remedies == (services_item.remedy,)
+
+
+def test_nearest_misses_are_areas_only_the_rule_itself_rules_out() -> None:
+    """R needs 2 units; A3 and A6 have 1 each, but A3 is too close to N1's territory (A2)."""
+    scenario = line_scenario(
+        networks=[{"id": "N1", "territory": ["A2"]}],
+        defectors=[person("R", household=2)],
+        housing={"A3": 1, "A6": 1},
+    )
+    explanation = explain(scenario, "R")
+    assert [item.rule for item in explanation.conflict] == ["capacity"]
+    text = explanation.conflict[0].text
+    assert "nearest misses: Area 6 (1 free)" in text
+    assert "Area 3" not in text
+
+
+def test_a_remedy_that_unplaces_someone_else_says_whom() -> None:
+    """R (level 4) needs 2 units; the only housing, 1 unit in A5, goes to P (level 2).
+
+    One more unit in A5 places R, and then there is no room left for P: the remedy says so.
+    """
+    scenario = line_scenario(
+        networks=[{"id": "N1"}, {"id": "N2"}],
+        defectors=[person("R", threat_level=4, household=2), person("P", "N2", threat_level=2)],
+        housing={"A5": 1},
+    )
+    explanation = explain(scenario, "R")
+    item = explanation.conflict[0]
+    assert item.change == {"capacity": {"area": "A5", "housing_units": 2}}
+    assert item.unplaces == ("P",)
+    assert item.remedy is not None
+    assert item.remedy.endswith(
+        "R goes to Area 5; P (threat level 2), placed in this plan, is then left unplaced)"
+    )
+    assert item.to_dict()["unplaces"] == ["P"]
+    changed = solve_scenario(apply_change(scenario, item.change), SETTINGS)
+    assert changed.area_of(scenario.defector_index["P"]) is None
 
 
 # ---------------------------------------------------------------- a bundled scenario
@@ -316,6 +384,7 @@ def test_to_dict_is_json_with_pinned_keys() -> None:
         "remedy",
         "change",
         "replanned",
+        "unplaces",
     ]
 
 
