@@ -26,10 +26,10 @@ if __name__ == "__main__" or sys.argv[0].endswith(("/placement", "\\placement.ex
 
 import json  # noqa: E402  # after the signal set-up above, on purpose
 import os  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import TYPE_CHECKING, Any, NoReturn  # noqa: E402
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar  # noqa: E402
 
 import click  # noqa: E402
 
@@ -567,16 +567,55 @@ def _problem(place: str, message: str) -> Any:
     return Problem(place, message)
 
 
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def _what_if_rules_option(verb: str) -> Callable[[_Command], _Command]:
+    """--what-if-rules for a command that judges a plan (check, explain)."""
+    return click.option(
+        "--what-if-rules",
+        is_flag=True,
+        help=f"For a plan made with --set overrides: {verb} it under those overrides (as "
+        "recorded in the plan) instead of the scenario as written.",
+    )
+
+
+def _under_what_if_rules(
+    loaded: Any,
+    scenario: str,
+    what_if: Any,
+    what_if_rules: bool,
+    *,
+    verb: str,
+    allow_personal_numbers: bool,
+) -> tuple[Any, list[str]]:
+    """The scenario a plan with --set overrides is judged under, and the note that says which."""
+    from placement.whatif import load_scenario_what_if
+
+    if not what_if.sets:
+        return loaded, []
+    changes = " ".join(f"--set {s}" for s in what_if.sets)
+    if what_if_rules:
+        try:
+            loaded = load_scenario_what_if(
+                scenario, what_if.sets, allow_personal_numbers=allow_personal_numbers
+            )
+        except InputError as error:
+            _fail(error)
+        return loaded, [
+            f"{verb} under the plan's what-if changes ({changes}), NOT the scenario as written"
+        ]
+    return loaded, [
+        f"the plan was made with what-if changes ({changes}); {verb} against the scenario as "
+        f"written (--what-if-rules: {verb} under those changes)"
+    ]
+
+
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.argument("plan", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option(
-    "--what-if-rules",
-    is_flag=True,
-    help="For a plan made with --set overrides: check it under those overrides (as recorded "
-    "in the plan) instead of the scenario as written.",
-)
+@_what_if_rules_option("check")
 @ALLOW_PERSONAL_NUMBERS_OPTION
 def check(
     scenario: str, plan: str, as_json: bool, what_if_rules: bool, allow_personal_numbers: bool
@@ -590,7 +629,7 @@ def check(
     """
     from placement.check import check_plan, plan_warnings, render_report
     from placement.plan import load_plan
-    from placement.whatif import WhatIf, load_scenario_what_if
+    from placement.whatif import WhatIf
 
     loaded = _load_scenario(scenario, allow_personal_numbers=allow_personal_numbers)
     try:
@@ -598,24 +637,14 @@ def check(
     except InputError as error:
         _fail(error)
     what_if = WhatIf.of_plan(loaded_plan)
-    notes: list[str] = []
-    if what_if.sets:
-        changes = " ".join(f"--set {s}" for s in what_if.sets)
-        if what_if_rules:
-            try:
-                loaded = load_scenario_what_if(
-                    scenario, what_if.sets, allow_personal_numbers=allow_personal_numbers
-                )
-            except InputError as error:
-                _fail(error)
-            notes.append(
-                f"checked under the plan's what-if changes ({changes}), NOT the scenario as written"
-            )
-        else:
-            notes.append(
-                f"the plan was made with what-if changes ({changes}); checked against the "
-                "scenario as written (--what-if-rules checks it under those changes)"
-            )
+    loaded, notes = _under_what_if_rules(
+        loaded,
+        scenario,
+        what_if,
+        what_if_rules,
+        verb="checked",
+        allow_personal_numbers=allow_personal_numbers,
+    )
     if what_if.pins or what_if.forbids:
         decided = " ".join(
             [*(f"--pin {p}" for p in what_if.pins), *(f"--forbid {f}" for f in what_if.forbids)]
@@ -728,6 +757,7 @@ TOP_OPTION = click.option(
 @click.option("--defector", help="Explain one person, with every other area ranked.")
 @FORMAT_OPTION
 @TOP_OPTION
+@_what_if_rules_option("explain")
 @ALLOW_PERSONAL_NUMBERS_OPTION
 def explain(
     scenario: str,
@@ -735,6 +765,7 @@ def explain(
     defector: str | None,
     fmt: str,
     top: int,
+    what_if_rules: bool,
     allow_personal_numbers: bool,
 ) -> None:
     """Explain PLAN: for each person, every rule with its margin where they are.
@@ -743,19 +774,32 @@ def explain(
     gain or cost, the others with the first rule that rules them out ("Malmö: threats: 12.0
     km from N03's territory in Malmö, needs 100 km"). Already placed people get the same
     treatment: whether their place still keeps every rule. Distances are the checker's,
-    rounded down to 0.1 km.
+    rounded down to 0.1 km. A plan made with what-if --set overrides is explained against the
+    scenario as written unless --what-if-rules; either way a note says which.
     """
+    import dataclasses
+
     from placement.explain import explain_plan, render_explanation
     from placement.plan import load_plan
+    from placement.whatif import WhatIf
 
     loaded = _load_scenario(scenario, allow_personal_numbers=allow_personal_numbers)
     try:
         loaded_plan = load_plan(plan, allow_personal_numbers=allow_personal_numbers)
     except InputError as error:
         _fail(error)
+    loaded, notes = _under_what_if_rules(
+        loaded,
+        scenario,
+        WhatIf.of_plan(loaded_plan),
+        what_if_rules,
+        verb="explained",
+        allow_personal_numbers=allow_personal_numbers,
+    )
     if defector is not None and defector not in loaded.defector_index:
         _fail(InputError(scenario, [_problem("--defector", _unknown_defector(loaded, defector))]))
     explanation = explain_plan(loaded, loaded_plan, defector=defector)
+    explanation = dataclasses.replace(explanation, notes=tuple(notes))
     click.echo(render_explanation(explanation, fmt, top=top), nl=False)  # type: ignore[arg-type]  # click.Choice guarantees a Format
 
 

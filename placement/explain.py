@@ -353,11 +353,14 @@ class PersonExplanation:
 class PlanExplanation:
     scenario: Scenario
     people: tuple[PersonExplanation, ...]
+    notes: tuple[str, ...] = ()
+    """What the reader must know first (e.g. which rules a what-if plan is explained under)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": EXPLANATION_FORMAT,
             "scenario": {"name": self.scenario.name, "sha256": self.scenario.sha256},
+            "notes": list(self.notes),
             "people": [p.to_dict() for p in self.people],
         }
 
@@ -542,6 +545,10 @@ def render_explanation(explanation: PlanExplanation, fmt: Format, *, top: int = 
     if fmt == "json":
         return json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False)
     writer = _Writer(markdown=fmt == "markdown")
+    for note in explanation.notes:
+        writer.lines.append(f"- note: {note}" if writer.markdown else f"note: {note}")
+    if explanation.notes:
+        writer.blank()
     for person in explanation.people:
         where = person.here.area_name if person.here else "no area"
         writer.heading(

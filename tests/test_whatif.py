@@ -231,6 +231,20 @@ def test_cli_solve_with_pin_set_and_check_under_what_if_rules(tmp_path: Path) ->
         under.output
     )
 
+    # explain says which rules it explains under, as check does.
+    explained = runner.invoke(main, ["explain", str(TUTORIAL), str(plan_path), "--format", "json"])
+    assert explained.exit_code == EXIT_OK, explained.output
+    assert json.loads(explained.output)["notes"] == [
+        "the plan was made with what-if changes (--set policy.keep_apart_km=0); explained "
+        "against the scenario as written (--what-if-rules: explained under those changes)"
+    ]
+    explained = runner.invoke(main, ["explain", str(TUTORIAL), str(plan_path), "--what-if-rules"])
+    assert explained.exit_code == EXIT_OK, explained.output
+    assert explained.output.startswith(
+        "note: explained under the plan's what-if changes (--set policy.keep_apart_km=0), NOT "
+        "the scenario as written\n"
+    )
+
     compared = runner.invoke(main, ["compare", str(TUTORIAL), str(plan_path), "--format", "json"])
     figures = json.loads(compared.output)["plans"][0]
     assert figures["what_if"]["pin"] == ["D06=Umeå"]
