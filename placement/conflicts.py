@@ -89,6 +89,8 @@ MAX_OPTIONS: Final = 18
 """How many candidate changes one remedy search checks with the feasibility model."""
 MAX_REPLANS: Final = 4
 """How many of those that make room are re-planned with the full solver, per remedy."""
+MAX_FURTHER_CONFLICTS: Final = 3
+"""How many conflicts beyond the first are looked for, when relaxing the first is not enough."""
 
 Kind = Literal["no_area", "outcompeted", "tie", "placeable"]
 
@@ -149,6 +151,10 @@ class UnplacedExplanation:
     complete: bool = True
     """False when the time limit cut the analysis short (the conflict may not be minimal, or
     some remedies were not tried)."""
+    further: tuple[tuple[ConflictItem, ...], ...] = ()
+    """Conflicts that still leave no place with every earlier one relaxed as a whole, each
+    minimal; empty when relaxing ``conflict`` alone would make room. Relaxing one item of
+    each conflict is what it takes."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -161,6 +167,7 @@ class UnplacedExplanation:
             "remedies": list(self.remedies),
             "notes": list(self.notes),
             "complete": self.complete,
+            "further": [[item.to_dict() for item in items] for items in self.further],
         }
 
 
@@ -434,15 +441,16 @@ def _placed_count(candidates: Candidates, network: str, area: int) -> int:
 
 
 def _minimal_core(
-    model: _Feasibility, budget: _Budget
+    model: _Feasibility, budget: _Budget, assumed: Sequence[_Group] | None = None
 ) -> tuple[bool | None, list[_Group], dict[int, int], bool]:
-    """(feasible?, minimal core, solution, proven minimal) with every group assumed.
+    """(feasible?, minimal core, solution, proven minimal) with ``assumed`` (default: every
+    group) holding and the other groups relaxed.
 
     Deletion filter: drop each group of the core in turn; if the rest is still infeasible the
     group goes (and the solver's smaller core replaces the rest), else it stays. A group found
     necessary stays necessary in every smaller core, so one pass suffices.
     """
-    everything = sorted(model.literals)
+    everything = sorted(model.literals) if assumed is None else list(assumed)
     feasible, core, solution = model.solve(everything, budget)
     if feasible is not False:
         return feasible, [], solution, False
@@ -1058,8 +1066,42 @@ class _Explainer:
                 "minimal"
             )
         items = [self.conflict_item(model, group, core) for group in core]
-        summary = self.competition_summary(model, core, instead)
-        return self.finish(kind, items, summary)
+        further = self.further_cores(model, core) if minimal else []
+        summary = self.competition_summary(model, core, instead, further)
+        explanation = self.finish(kind, items, summary)
+        return dataclasses.replace(
+            explanation,
+            further=tuple(
+                tuple(self.conflict_item(model, group, more) for group in more) for more in further
+            ),
+        )
+
+    def further_cores(self, model: _Feasibility, core: Sequence[_Group]) -> list[list[_Group]]:
+        """Conflicts that remain with the earlier ones relaxed as a whole, each minimal.
+
+        A minimal conflict is minimal among its own rule instances: with every other instance
+        relaxed, dropping any one of it makes room. With the others in force, relaxing it may
+        still leave no place (a keep-apart pair whose other areas lack a needed service); then
+        the reader needs the next conflict too, or they would relax the first in vain.
+        """
+        found: list[list[_Group]] = []
+        relaxed = set(core)
+        while len(found) < MAX_FURTHER_CONFLICTS and not self.budget.expired():
+            rest = [g for g in sorted(model.literals) if g not in relaxed]
+            feasible, more, _, minimal = _minimal_core(model, self.budget, rest)
+            if feasible is not False or not more:
+                break
+            found.append(more)
+            relaxed |= set(more)
+            if not minimal:
+                break
+        if len(found) == MAX_FURTHER_CONFLICTS and not self.budget.expired():
+            rest = [g for g in sorted(model.literals) if g not in relaxed]
+            if model.solve(rest, self.budget)[0] is False:
+                self.notes.append(
+                    f"more conflicts remain beyond the {MAX_FURTHER_CONFLICTS + 1} shown"
+                )
+        return found
 
     def placeable_anyway(self, solution: Mapping[int, int]) -> UnplacedExplanation:
         x = self.defector.id
@@ -1281,8 +1323,40 @@ class _Explainer:
         return "kept apart"
 
     def competition_summary(
-        self, model: _Feasibility, core: Sequence[_Group], instead: Sequence[int]
+        self,
+        model: _Feasibility,
+        core: Sequence[_Group],
+        instead: Sequence[int],
+        further: Sequence[Sequence[_Group]] = (),
     ) -> str:
+        people = self.scenario.defectors
+        x = self.defector.id
+        clauses = self.core_clauses(model, core)
+        for more in further:
+            clauses.append(
+                "and even with that relaxed, still no place: "
+                + "; ".join(self.core_clauses(model, more))
+            )
+        if instead:
+            # Not "whom the plan prefers": on equal points the choice is the solver's tie-break.
+            # ``instead`` comes from one plan that places the person: others of the level may
+            # be as good a swap, so they are named as an example, never as the only ones.
+            head = (
+                f"{x} (threat level {self.level}) could be placed only in place of someone else "
+                f"of that threat level (one plan placing {x} leaves out "
+                f"{_and([people[p].id for p in instead])}); no plan places one more there, and "
+                "this one chose by margins, waits, wishes and spread, which may rate them equal "
+                "(placement alternatives shows other choices)"
+            )
+        else:
+            head = (
+                f"{x} (threat level {self.level}) cannot be placed without placing fewer people "
+                f"at {_levels_from(self.level)}"
+            )
+        return f"{head}: {'; '.join(clauses)}" if clauses else head
+
+    def core_clauses(self, model: _Feasibility, core: Sequence[_Group]) -> list[str]:
+        """The conflict's rule instances as short clauses for the summary."""
         people = self.scenario.defectors
         x = self.defector.id
         clauses: list[str] = []
@@ -1341,23 +1415,7 @@ class _Explainer:
                     f"{subject} must live at least {_num(self.scenario.policy.keep_apart_km)} km "
                     f"apart ({self.pair_reason(group.pair)})"
                 )
-        if instead:
-            # Not "whom the plan prefers": on equal points the choice is the solver's tie-break.
-            # ``instead`` comes from one plan that places the person: others of the level may
-            # be as good a swap, so they are named as an example, never as the only ones.
-            head = (
-                f"{x} (threat level {self.level}) could be placed only in place of someone else "
-                f"of that threat level (one plan placing {x} leaves out "
-                f"{_and([people[p].id for p in instead])}); no plan places one more there, and "
-                "this one chose by margins, waits, wishes and spread, which may rate them equal "
-                "(placement alternatives shows other choices)"
-            )
-        else:
-            head = (
-                f"{x} (threat level {self.level}) cannot be placed without placing fewer people "
-                f"at {_levels_from(self.level)}"
-            )
-        return f"{head}: {'; '.join(clauses)}" if clauses else head
+        return clauses
 
     # ------------------------------------------------------------ result
 

@@ -194,6 +194,44 @@ def test_housing_the_person_cannot_use_is_not_said_to_be_theirs() -> None:
     assert cannot in theirs
 
 
+def test_when_relaxing_the_conflict_is_not_enough_the_next_one_is_given() -> None:
+    """R and P (rivals) need trauma care, offered only in A5 (1 unit); A6 has a unit, none.
+
+    The smallest conflict is the pair's keep-apart (A6 is 50 km from A5, they need 60), but
+    relaxing it alone does not place R: A5's unit and A6's lack of trauma care still do.
+    """
+    no_trauma = ["exit_program", "psychiatric_care", "youth_services"]
+    services = {f"A{i}": no_trauma for i in range(10)}
+    services["A5"] = [*no_trauma, "trauma_care"]
+    scenario = line_scenario(
+        networks=RIVALS,
+        defectors=[
+            person("R", threat_level=3, needs=["trauma_care"]),
+            person("P", "N2", threat_level=4, needs=["trauma_care"]),
+        ],
+        housing={"A5": 1, "A6": 1},
+        services=services,
+        policy={"keep_apart_km": 60},
+    )
+    explanation = explain(scenario, "R")
+    assert [item.rule for item in explanation.conflict] == ["keep_apart"]
+    assert [[item.rule for item in items] for items in explanation.further] == [
+        ["capacity", "services"]
+    ]
+    assert "and even with that relaxed, still no place: R's own rules allow only Area 5" in (
+        explanation.summary
+    )
+    # Each conflict alone is not enough, which is why the next one is shown ...
+    apart = apply_change(scenario, {"policy": {"keep_apart_km": 0}})
+    housing = {"capacity": {"area": "A5", "housing_units": 2}}
+    for relaxed in (apart, apply_change(scenario, housing)):
+        assert solved(relaxed).area_of(scenario.defector_index["R"]) is None
+    # ... and relaxing one item of each is: keep-apart, and A5's housing.
+    both = apply_change(apart, housing)
+    assert solved(both).area_of(scenario.defector_index["R"]) is not None
+    assert explanation.to_dict()["further"][0][0]["rule"] == "capacity"
+
+
 # ---------------------------------------------------------------- no area at all
 
 
@@ -375,6 +413,7 @@ def test_to_dict_is_json_with_pinned_keys() -> None:
         "remedies",
         "notes",
         "complete",
+        "further",
     ]
     assert list(data["conflict"][0]) == [
         "rule",
