@@ -539,7 +539,7 @@ _ASPECT: Final[dict[RuleName, str]] = {
     "services": "services",
     "avoid": "the avoid list",
 }
-"""What each rule asks of an area, in a few words (for "other areas fail only on ...")."""
+"""What each rule asks of an area, in a few words (for "227 fail on free housing alone")."""
 
 
 # --------------------------------------------------------------------------- remedies
@@ -1362,15 +1362,21 @@ class _Explainer:
         clauses: list[str] = []
         for person in sorted({g.person for g in core if g.own}):
             pc = self.candidates.people[person]
-            failing = [
-                f"{_ASPECT[g.rule]} ({len(self.only_rule_areas(pc, g.rule))})"
+            counts = [
+                (len(self.only_rule_areas(pc, g.rule)), _ASPECT[g.rule])
                 for g in core
                 if g.own and g.person == person
             ]
+            failing = [
+                f"{n} {'fails' if n == 1 else 'fail'} on {aspect} alone"
+                if position == 0
+                else f"{n} on {aspect} alone"
+                for position, (n, aspect) in enumerate(counts)
+            ]
             open_areas = [self.label(a) for a in self.open_areas(person)]
             clauses.append(
-                f"{pc.defector.id}'s own rules allow only {_some(open_areas)}; other areas fail "
-                f"only on {_or(failing)}"
+                f"{pc.defector.id}'s own rules allow only {_some(open_areas)}; of the other "
+                f"areas, {_and(failing)}"
             )
         housing = [g for g in core if g.rule == "capacity" and not g.own]
         if housing:
@@ -1399,10 +1405,14 @@ class _Explainer:
                     for p in self.users(model, group.area, "same_network")
                     if group.network in people[p].networks
                 ]
+                limit = self.scenario.policy.max_same_network_per_area
+                there = _placed_count(self.candidates, group.network, group.area)
+                room = max(limit - there, 0)
                 clauses.append(
-                    f"{self.label(group.area)} has room for only "
-                    f"{self.scenario.policy.max_same_network_per_area} of {group.network}, also "
-                    f"wanted by {self.by_level(others)}"
+                    f"{self.label(group.area)} has room for {room} more of {group.network} "
+                    f"(at most {limit}"
+                    + (f", {there} already there" if there else "")
+                    + f"), also wanted by {self.by_level(others)}"
                 )
             elif group.rule == "keep_apart" and not group.own:
                 first, second = group.pair

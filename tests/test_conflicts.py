@@ -99,7 +99,8 @@ def test_keep_apart_conflict_names_the_pair_and_the_more_threatened_person() -> 
     assert by_rule["capacity"].defectors == ("D2",)  # D2's own housing rule: only A3, A4
     assert explanation.summary.startswith(
         "D2 (threat level 4) cannot be placed without placing fewer people at threat level 4 "
-        "or above: D2's own rules allow only Area 3 and Area 4"
+        "or above: D2's own rules allow only Area 3 and Area 4; of the other areas, 8 fail on "
+        "free housing alone;"
     )
     assert "D2 and D1 (threat level 5) must live at least 60 km apart" in explanation.summary
     assert_every_item_binding(scenario, explanation)
@@ -230,6 +231,26 @@ def test_when_relaxing_the_conflict_is_not_enough_the_next_one_is_given() -> Non
     both = apply_change(apart, housing)
     assert solved(both).area_of(scenario.defector_index["R"]) is not None
     assert explanation.to_dict()["further"][0][0]["rule"] == "capacity"
+
+
+def test_same_network_room_counts_those_already_there() -> None:
+    """At most 2 of N1 per area, D0 of N1 already in A5: one more fits, and P takes it."""
+    scenario = line_scenario(
+        networks=[{"id": "N1"}],
+        defectors=[
+            person("D0", placed_in="A5"),
+            person("P", threat_level=5),
+            person("R", threat_level=3),
+        ],
+        housing={"A5": 3},
+        policy={"max_same_network_per_area": 2},
+    )
+    explanation = explain(scenario, "R")
+    assert (
+        "Area 5 has room for 1 more of N1 (at most 2, 1 already there), also wanted by P "
+        "(threat level 5)" in explanation.summary
+    )
+    assert_every_item_binding(scenario, explanation)
 
 
 # ---------------------------------------------------------------- no area at all
