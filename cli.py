@@ -25,7 +25,9 @@ if __name__ == "__main__" or sys.argv[0].endswith(("/placement", "\\placement.ex
     signal.signal(signal.SIGTERM, _record_signal)
 
 import json  # noqa: E402  # after the signal set-up above, on purpose
+import math  # noqa: E402
 import os  # noqa: E402
+import shlex  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -549,6 +551,8 @@ def _interrupted_exit_code(reason: str | None) -> int:
 
 def _output_path(output: str) -> Path:
     """The output path, refused (exit 2) before any work when its directory is missing."""
+    if not output.strip():
+        _fail(InputError("--output", [_problem("--output", "give a file name (got '')")]))
     out = Path(output)
     if not out.parent.is_dir():
         _fail(
@@ -1006,7 +1010,7 @@ def _write_output(output: str, data: bytes) -> None:
 )
 @click.option(
     "--housing-scale",
-    type=click.FloatRange(min=0),
+    type=click.FloatRange(min=0, max=1000),
     default=1.0,
     show_default=True,
     help="Multiply the free housing units; below 1 makes housing short.",
@@ -1052,6 +1056,8 @@ def generate(
     from placement.generate import generate_history, generate_scenario, scenario_yaml
     from placement.plan import write_text_atomic
 
+    if not math.isfinite(housing_scale):
+        _fail(InputError("generate", [_problem("--housing-scale", "must be a number, not nan")]))
     if not history:
         context = click.get_current_context()
         stray = [
@@ -1064,7 +1070,8 @@ def generate(
     out = _output_path(output)
     command = (
         f"placement generate --seed {seed} --networks {networks} --placed {placed} "
-        f"--pending {pending} --housing-scale {housing_scale:g}"
+        f"--pending {pending} --housing-scale {housing_scale!r}"
+        + (f" --name {shlex.quote(name)}" if name is not None else "")
     )
     try:
         if history:
@@ -1097,20 +1104,69 @@ def generate(
         text = json.dumps(document, indent=2, ensure_ascii=False)
     else:
         text = scenario_yaml(document, header=f"SYNTHETIC {what}, made by: {command}")
+    _refuse_unreadable(text, out.suffix, what)
     try:
         write_text_atomic(out, text)
     except OSError as error:
         _cannot_write(output, error)
     if history:
+        arrived = sum(1 for event in document["events"] if "arrive" in event)
+        others = len(document["events"]) - arrived
+        asked = pending // 2 if events is None else events
+        short = (
+            f"; {asked - others} of the {asked} asked for could not happen in this world"
+            if others < asked
+            else ""
+        )
         click.echo(
-            f"Wrote a synthetic history ({networks} networks, {placed} placed at the start, "
-            f"{pending} arrivals over {months} months, {len(document['events'])} events) to {out}"
+            f"Wrote a synthetic history ({_count(networks, 'network')}, {placed} placed at the "
+            f"start, {arrived} arrivals and {others} other events over {months} months{short}) "
+            f"to {out}"
         )
         return
     click.echo(
-        f"Wrote a synthetic scenario ({networks} networks, {placed} placed, {pending} pending) "
-        f"to {out}"
+        f"Wrote a synthetic scenario ({_count(networks, 'network')}, {placed} placed, "
+        f"{pending} pending) to {out}"
     )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+def _refuse_unreadable(text: str, suffix: str, what: str) -> None:
+    """Exit 2, writing nothing, when placement itself would refuse the generated file.
+
+    The generator's options allow sizes (100,000 people, large housing scales) beyond what the
+    readers accept (file size, value count, housing units per area): rather than write a file
+    that ``validate`` then refuses, it is read back here exactly as a user's file would be.
+    """
+    import tempfile
+
+    from placement.history import load_history
+    from placement.scenario import load_scenario
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / f"generated{suffix}"
+        path.write_text(text, encoding="utf-8")
+        try:
+            (load_history if what == "history" else load_scenario)(path)
+        except InputError as error:
+            shown = "; ".join(str(p) for p in error.problems[:3])
+            more = len(error.problems) - 3
+            _fail(
+                InputError(
+                    "generate",
+                    [
+                        _problem(
+                            "",
+                            f"the {what} asked for would be refused when read ({shown}"
+                            + (f"; and {more} more" if more > 0 else "")
+                            + "): ask for fewer people or a smaller --housing-scale",
+                        )
+                    ],
+                )
+            )
 
 
 @main.command(epilog=EXIT_CODES_HELP)

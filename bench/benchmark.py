@@ -38,6 +38,7 @@ import platform
 import shlex
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -200,9 +201,18 @@ def run_child(instance: Path, peer: str, time_limit_s: float) -> dict[str, Any]:
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    assert process.stdout is not None and process.stderr is not None
-    out = process.stdout.read()
-    err = process.stderr.read()
+    # Both pipes are drained at once (a child filling one while we block on the other would
+    # hang both), and the child is reaped by os.wait4 for its rusage, not by communicate().
+    read: dict[str, bytes] = {}
+    drains = [
+        threading.Thread(target=lambda n=name, s=stream: read.__setitem__(n, s.read()))
+        for name, stream in (("out", process.stdout), ("err", process.stderr))
+    ]
+    for drain in drains:
+        drain.start()
+    for drain in drains:
+        drain.join()
+    out, err = read["out"], read["err"]
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:

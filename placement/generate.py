@@ -895,7 +895,9 @@ def generate_history(
     Parameters
     ----------
     events
-        How many events besides arrivals (default: one for every two arrivals).
+        How many events besides arrivals (default: one for every two arrivals). An event drawn
+        for a date on which its kind cannot happen is replaced by another kind; only a date on
+        which no kind can happen (no network to change, no housing, nobody present) drops it.
     """
     if arrivals < 0 or months < 1:
         raise ValueError("arrivals must not be negative and months must be at least 1")
@@ -979,11 +981,18 @@ def generate_history(
             present.append(person_id)
             history_events.append({"date": date, **event})
             continue
-        made = _world_event(
-            kind, rng, ids, feuds, territory, vulnerable, housed, present, level, geography
-        )
-        if made is not None:
-            history_events.append({"date": date, **made})
+        # A kind that cannot happen now (a truce with no feud, a departure before anyone is
+        # in the program) gives way to another, so that ``events`` is honoured wherever the
+        # world allows any event at all on that date.
+        others = [k for k in kinds if k != kind]
+        rng.shuffle(others)
+        for tried in (kind, *others):
+            made = _world_event(
+                tried, rng, ids, feuds, territory, vulnerable, housed, present, level, geography
+            )
+            if made is not None:
+                history_events.append({"date": date, **made})
+                break
     return {
         "format": HISTORY_FORMAT,
         "name": name

@@ -212,3 +212,24 @@ def test_repeat_below_one_is_refused_with_exit_2(
         benchmark.main(["--quick", "--repeat", "0"])
     assert exited.value.code == 2
     assert "--repeat must be at least 1" in capsys.readouterr().err
+
+
+def test_a_child_that_writes_much_to_stderr_does_not_hang_the_benchmark(
+    benchmark: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PYTHONVERBOSE makes the child write far more than a pipe holds (64 KiB) to stderr.
+
+    Reading stdout to its end before stderr then blocked both processes for ever.
+    """
+    import threading
+
+    instance = benchmark.instance_file(benchmark.SIZES["tiny"], 1)
+    monkeypatch.setenv("PYTHONVERBOSE", "1")
+    outcome: list[dict[str, Any]] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(benchmark.run_child(instance, "greedy", 5.0)), daemon=True
+    )
+    worker.start()
+    worker.join(120)
+    assert outcome, "run_child did not return within 120 s"
+    assert outcome[0]["violations"] == 0 and outcome[0]["peak_mib"] > 0

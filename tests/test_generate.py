@@ -598,6 +598,74 @@ def test_generate_history_cli(tmp_path: Path) -> None:
     args = ["generate", "--history", "--seed", "3", "--networks", "6", "--placed", "10"]
     result = CliRunner().invoke(main, [*args, "--pending", "5", "--months", "6", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert "5 arrivals over 6 months" in result.output
+    assert "5 arrivals and 2 other events over 6 months" in result.output
     assert out.read_text("utf-8").startswith("# SYNTHETIC history, made by: placement generate")
     assert len(load_history(out).events) >= 5
+
+
+def test_a_history_has_the_events_asked_for_where_the_world_allows(tmp_path: Path) -> None:
+    """With one network no feud can start; the events drawn as feuds become other kinds."""
+    from click.testing import CliRunner
+
+    from cli import main
+    from placement.generate import generate_history
+
+    document = generate_history(seed=0, networks=1, placed=5, arrivals=5, events=10)
+    kinds = Counter(next(k for k in e if k not in ("date", "actual")) for e in document["events"])
+    assert kinds["arrive"] == 5 and sum(kinds.values()) == 15
+    out = tmp_path / "h.yaml"
+    arguments = ["--networks", "1", "--placed", "5", "--pending", "5", "--events", "10"]
+    result = CliRunner().invoke(main, ["generate", "--history", *arguments, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "(1 network, 5 placed at the start, 5 arrivals and 10 other events" in result.output
+
+
+def test_the_recorded_command_makes_the_same_file(tmp_path: Path) -> None:
+    import shlex
+
+    from click.testing import CliRunner
+
+    from cli import main
+
+    out = tmp_path / "a.yaml"
+    arguments = ["--networks", "3", "--placed", "3", "--pending", "3", "--seed", "4"]
+    extra = ["--housing-scale", "0.1234567", "--name", "Test 'quoted' name"]
+    result = CliRunner().invoke(main, ["generate", *arguments, *extra, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    header = out.read_text("utf-8").splitlines()[0]
+    recorded = shlex.split(header.split("made by: ", 1)[1])
+    again = tmp_path / "b.yaml"
+    result = CliRunner().invoke(main, [*recorded[1:], "-o", str(again)])
+    assert result.exit_code == 0, result.output
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_generate_refuses_what_it_could_not_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Options allow sizes beyond the readers' limits: such a file is never written."""
+    from click.testing import CliRunner
+
+    from cli import main
+    from placement import _yamlio
+
+    runner = CliRunner()
+    out = tmp_path / "s.yaml"
+    monkeypatch.setattr(_yamlio, "MAX_VALUES", 200)  # a tiny scenario then has too many
+    result = runner.invoke(main, ["generate", "--networks", "3", "--placed", "5", "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "the scenario asked for would be refused when read (invalid YAML: more than" in (
+        result.output
+    )
+    assert not out.exists()
+    for value, message in (
+        ("nan", "--housing-scale: must be a number, not nan"),
+        ("inf", "is not in the range 0<=x<=1000"),
+        ("20000", "is not in the range 0<=x<=1000"),
+    ):
+        result = runner.invoke(main, ["generate", "--housing-scale", value, "-o", str(out)])
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert "Traceback" not in result.output
+    result = runner.invoke(main, ["generate", "-o", ""])
+    assert result.exit_code == 2 and "--output: give a file name (got '')" in result.output
+    assert not out.exists()
