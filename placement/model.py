@@ -76,6 +76,17 @@ def plan_hint(built: PlacementModel, plan: Mapping[int, int]) -> dict[int, int]:
     return dict(sorted(hint.items()))
 
 
+def set_hint(model: cp_model.CpModel, hint: Mapping[int, int]) -> None:
+    """Replace the model's solution hint with ``hint`` (proto index -> value), in bulk.
+
+    Each stage hints every variable (about 3,600 at national size); ``add_hint`` one variable
+    at a time took about 0.1 s of a 2.5 s national solve over its six stages.
+    """
+    model.clear_hints()  # type: ignore[no-untyped-call]  # ortools lacks the hint
+    model.proto.solution_hint.vars.extend(hint.keys())
+    model.proto.solution_hint.values.extend(hint.values())
+
+
 def set_parameters(solver: cp_model.CpSolver, parameters: Mapping[str, Any]) -> None:
     """Set CP-SAT parameters by name; list-valued ones (e.g. ``subsolvers``) are replaced."""
     for key, value in parameters.items():

@@ -31,7 +31,7 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from placement.model import PlacementModel, plan_hint, set_parameters
+from placement.model import PlacementModel, plan_hint, set_hint, set_parameters
 from placement.objectives import secondary_points
 
 #: Share of the candidate areas, nearest first to a random centre, whose people are free to
@@ -128,8 +128,7 @@ class NeighbourhoodSearch:
     def _resolve(self, free: set[int]) -> dict[int, int] | None:
         """The best plan found with everyone outside ``free`` kept where they are."""
         model = self.model.clone()
-        for index, value in plan_hint(self.built, self.best).items():
-            model.add_hint(model.get_int_var_from_proto_index(index), value)
+        set_hint(model, plan_hint(self.built, self.best))
         fixed: list[cp_model.LiteralT] = []
         for (person, area), index in self.assign.items():
             if person not in free:

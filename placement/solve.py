@@ -79,7 +79,7 @@ from ortools.sat.python import cp_model
 
 from placement.candidates import Candidates, Occupancy
 from placement.hints import complete_plan, improve_plan
-from placement.model import PlacementModel, build_model, plan_hint, set_parameters
+from placement.model import PlacementModel, build_model, plan_hint, set_hint, set_parameters
 from placement.neighbourhood import NeighbourhoodSearch, spare_core
 from placement.objectives import (
     THREAT_LEVELS,
@@ -804,9 +804,7 @@ def _stage(
     """Maximise one objective from a plan (``hint``); None when no plan was found."""
     model = session.built.model
     model.clear_objective()  # type: ignore[no-untyped-call]  # ortools lacks the hint
-    model.clear_hints()  # type: ignore[no-untyped-call]  # ortools lacks the hint
-    for index, value in plan_hint(session.built, hint).items():
-        model.add_hint(model.get_int_var_from_proto_index(index), value)
+    set_hint(model, plan_hint(session.built, hint))
     model.maximize(objective)
     solver, stage = _run(session, name, parameters)
     session.result.stages.append(stage)
