@@ -910,7 +910,9 @@ class _Explainer:
         else:
             found = self.pick(
                 (
-                    f"{d.id} accepting {self.label(a)} (now on the avoid list)",
+                    f"lifting --forbid {d.id}={self.label(a)} (a what-if decision of the plan)"
+                    if self.forbidden(a)
+                    else f"{d.id} accepting {self.label(a)} (now on the avoid list)",
                     {
                         "defector": {
                             "id": d.id,
@@ -921,6 +923,13 @@ class _Explainer:
                 for a in areas[:MAX_AREA_TRIALS]
             )
         return found if found is not None else self.none_found(rule)
+
+    def forbidden(self, area: int) -> bool:
+        """The area is on the person's avoid list only by a what-if --forbid of the plan."""
+        original = self.result.original
+        if original is None:
+            return False
+        return area in self.defector.avoid and area not in original.defectors[self.index].avoid
 
     def service_options(
         self, person: PersonCandidates, areas: Sequence[int]
@@ -1535,7 +1544,21 @@ def explain_unplaced_in_plan(
         moved=moved,
         original=original if scenario is not original else None,
     )
-    return explain_unplaced(result, scenario.defector_index[defector], time_limit_s=time_limit_s)
+    explanation = explain_unplaced(
+        result, scenario.defector_index[defector], time_limit_s=time_limit_s
+    )
+    what_if = WhatIf.of_plan(plan)
+    if what_if.pins or what_if.forbids:
+        decided = " ".join(
+            [*(f"--pin {p}" for p in what_if.pins), *(f"--forbid {f}" for f in what_if.forbids)]
+        )
+        note = (
+            f"explained as the plan was made, with its what-if decisions ({decided}): a "
+            "forbidden area counts as on the person's avoid list, a pinned person may use only "
+            "the pinned area"
+        )
+        explanation = dataclasses.replace(explanation, notes=(*explanation.notes, note))
+    return explanation
 
 
 __all__ = [

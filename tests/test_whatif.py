@@ -278,3 +278,36 @@ def test_cli_unknown_override_is_exit_2_and_writes_nothing(tmp_path: Path) -> No
     assert result.exit_code == EXIT_INVALID
     assert "unknown defector 'D5'" in result.output
     assert not plan_path.exists()
+
+
+def test_why_unplaced_by_a_forbid_names_the_forbid_not_the_avoid_list(tmp_path: Path) -> None:
+    """P is unplaced only because the plan forbade Umeå: the remedy is to lift that forbid."""
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "format: placement-scenario/1\n"
+        "capacity:\n"
+        "  default: {housing_units: 0, services: []}\n"
+        "  areas: {Umeå: {housing_units: 1, services: []}}\n"
+        "networks: [{id: N01, territory: [Malmö]}]\n"
+        "defectors: [{id: P, networks: [N01], origin: Malmö, threat_level: 4}]\n",
+        encoding="utf-8",
+    )
+    plan = tmp_path / "p.json"
+    runner = CliRunner()
+    made = runner.invoke(
+        main, ["solve", str(scenario), "-o", str(plan), "--forbid", "P=Umeå", "-q"]
+    )
+    assert made.exit_code == EXIT_OK, made.output
+    explained = runner.invoke(
+        main, ["explain", str(scenario), str(plan), "--defector", "P", "--format", "json"]
+    )
+    assert explained.exit_code == EXIT_OK, explained.output
+    why = json.loads(explained.output)["people"][0]["why_unplaced"]
+    assert any(
+        r.startswith(
+            "lifting --forbid P=Umeå (a what-if decision of the plan) would let P be placed"
+        )
+        for r in why["remedies"]
+    ), why["remedies"]
+    assert not any("accepting Umeå" in r for r in why["remedies"])
+    assert any("with its what-if decisions (--forbid P=Umeå)" in n for n in why["notes"])
