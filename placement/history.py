@@ -27,7 +27,7 @@ import copy
 import datetime
 import difflib
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
@@ -57,6 +57,7 @@ from placement.scenario import (
     Policy,
     Scenario,
     Text,
+    in_file_order,
     pydantic_problems,
     read_scenario_file,
     refuse_personal_numbers,
@@ -420,7 +421,7 @@ def load_history(path: str | Path, *, allow_personal_numbers: bool = False) -> H
         start_document = canonical_document(start[1], start[0].geography)
         events = _Checker(start[0], start_document, problems).check(specs, broken)
     if problems or start is None:
-        raise InputError(str(path), sorted(dict.fromkeys(problems), key=_document_order))
+        raise InputError(str(path), sorted(dict.fromkeys(problems), key=_document_order(document)))
     name = document.get("name")
     return History(
         name=name if isinstance(name, str) else None,
@@ -467,17 +468,15 @@ class _NameOnly(_Strict):
 class _Broken:
     """A structurally broken event (its problems already listed), kept for what it still says.
 
-    The events after it are checked against the world it would make, so that a person whose
-    arrival has a bad ``threat_level`` is not also reported missing from every later event.
-    ``spec`` is the event without its broken keys, when that is valid: its names are then
-    checked too. Otherwise ``placeholder`` is the world's entry for the id an arrival or a new
-    network brings (the id alone), or None when not even that can be read.
+    ``spec`` is the event without its broken keys (an arrival missing a required key keeps
+    the others, the missing ones None). Its names are checked too, and the events after it are
+    judged against the world it would make, so that a person whose arrival has a bad
+    ``threat_level`` is not also reported missing from every later event.
     """
 
     position: int
     date: datetime.date
-    spec: EventSpec | None
-    placeholder: tuple[EventKind, dict[str, Any]] | None = None
+    spec: EventSpec
 
 
 _EVENT_DATE: TypeAdapter[datetime.date] = TypeAdapter(EventDate)
@@ -508,7 +507,7 @@ def _event_specs(
 
 
 def _salvage_event(position: int, item: dict[str, Any], error: ValidationError) -> _Broken | None:
-    """The event without the keys of its kind that are broken; None without a date or kind."""
+    """The event without its broken keys; None without a readable date and one kind."""
     try:
         date = _EVENT_DATE.validate_python(item.get("date"))
     except ValidationError:
@@ -517,27 +516,30 @@ def _salvage_event(position: int, item: dict[str, Any], error: ValidationError) 
     if len(kinds) != 1:
         return None
     kind = kinds[0]
+    locations = [e["loc"] for e in error.errors()]
+    cleaned = {k: v for k, v in item.items() if k == kind or (k,) not in locations}
     payload = item[kind]
-    bad = {e["loc"][1] for e in error.errors() if len(e["loc"]) > 1 and e["loc"][0] == kind}
-    if isinstance(payload, dict) and bad:
+    if isinstance(payload, dict):
+        bad = {loc[1] for loc in locations if len(loc) > 1 and loc[0] == kind}
         payload = {k: v for k, v in payload.items() if k not in bad}
+        cleaned[kind] = payload
     try:
-        spec = EventSpec.model_validate({**item, kind: payload})
-    except ValidationError:
-        spec = None
-    placeholder: tuple[EventKind, dict[str, Any]] | None = None
-    if spec is None and kind in ("arrive", "network") and isinstance(payload, dict):
+        return _Broken(position, date, EventSpec.model_validate(cleaned))
+    except ValidationError as again:
+        if kind != "arrive" or not isinstance(payload, dict):
+            return None
+        missing = [e["loc"] for e in again.errors() if e["type"] == "missing"]
+        if len(missing) != len(again.errors()) or any(len(m) != 2 for m in missing):
+            return None
         try:
-            identifier = _IDENTIFIER.validate_python(payload.get("id"))
+            _IDENTIFIER.validate_python(payload.get("id"))
         except ValidationError:
             return None
-        entry: dict[str, Any] = {"id": identifier}
-        if kind == "network":
-            entry.update(territory=[], rivals=[], allies=[])
-        placeholder = (kind, entry)
-    if spec is None and placeholder is None:
-        return None
-    return _Broken(position, date, spec, placeholder)
+        # Only required keys are missing: keep what is there, the missing ones None.
+        given: dict[str, Any] = {**payload, **{str(m[1]): None for m in missing}}
+        arrival = DefectorSpec.model_construct(**given)
+        rest = {"actual": cleaned["actual"]} if "actual" in cleaned else {}
+        return _Broken(position, date, EventSpec.model_construct(date=date, arrive=arrival, **rest))
 
 
 def _start_scenario(
@@ -621,6 +623,8 @@ class _Checker:
     """Defector id -> the place of the event where they left."""
     arrived: dict[str, str] = field(default_factory=dict)
     budget: HintBudget = field(default_factory=HintBudget)
+    salvaging: bool = False
+    """True while a broken event's remains are checked (``_apply_broken``)."""
 
     def __post_init__(self) -> None:
         self.world = World(self.start_document)
@@ -668,21 +672,16 @@ class _Checker:
     def _apply_broken(self, broken: _Broken) -> None:
         """Check what a broken event still says, and change the world as it would.
 
-        A problem of the event as a whole ("give add or remove") is left out: the broken keys
-        taken away may be its only cause, and they are reported already.
+        Checks that a key is given ("give add or remove") are skipped: the broken keys taken
+        away may be their only cause, and those are reported already.
         """
-        if broken.spec is not None:
-            before = len(self.problems)
+        self.salvaging = True
+        try:
             event = self._resolve(broken.position, broken.spec)
-            whole = f"events[{broken.position}].{broken.spec.kind}"
-            self.problems[before:] = [p for p in self.problems[before:] if p.place != whole]
-            if event is not None:
-                self.world.apply(event)
-        elif broken.placeholder is not None:
-            kind, entry = broken.placeholder
-            exists = self.world.defector if kind == "arrive" else self.world.network
-            if exists(entry["id"]) is None:
-                self.world.apply(Event(broken.position, broken.date, kind, entry))
+        finally:
+            self.salvaging = False
+        if event is not None:
+            self.world.apply(event)
 
     def _resolve_world(self, place: str) -> None:
         """A safety net: the world after a date must be a valid scenario (it always should be)."""
@@ -765,7 +764,7 @@ class _Checker:
             self._problem(f"{place}.id", f"defector '{spec.id}' already exists (from {where})")
             return None
         self.arrived[spec.id] = place
-        for position, network in enumerate(spec.networks):
+        for position, network in enumerate(spec.networks or ()):  # None: salvaged, missing
             self._known_network(network, f"{place}.networks[{position}]")
         for position, need in enumerate(spec.needs):
             self._service(need, f"{place}.needs[{position}]")
@@ -782,7 +781,8 @@ class _Checker:
                 "event's `actual`",
             )
         data = spec.model_dump(exclude_unset=True)
-        data["origin"] = self._area(spec.origin, f"{place}.origin") or spec.origin
+        if spec.origin is not None:  # None: a salvaged arrival without one
+            data["origin"] = self._area(spec.origin, f"{place}.origin") or spec.origin
         data["avoid"] = self._areas(spec.avoid, f"{place}.avoid")
         data["prefer"] = self._areas(spec.prefer, f"{place}.prefer")
         data.pop("placed_in", None)
@@ -794,11 +794,19 @@ class _Checker:
         self.left[person] = place.rpartition(".")[0]
         return person
 
+    def _given(self, given: bool, place: str, message: str) -> bool:
+        """Whether the event gives what it must; a problem if not (unless salvaging)."""
+        if not given and not self.salvaging:
+            self._problem(place, message)
+        return given
+
     def _threat(self, spec: ThreatChange, place: str) -> dict[str, Any] | None:
-        if spec.threat_level is None and spec.threat_buffer_km is None:
-            self._problem(place, "give threat_level or threat_buffer_km (or both)")
-            return None
-        if not self._present(spec.defector, f"{place}.defector"):
+        given = self._given(
+            spec.threat_level is not None or spec.threat_buffer_km is not None,
+            place,
+            "give threat_level or threat_buffer_km (or both)",
+        )
+        if not self._present(spec.defector, f"{place}.defector") or not given:
             return None
         return spec.model_dump(exclude_none=True)
 
@@ -829,10 +837,12 @@ class _Checker:
         return list(found)
 
     def _territory(self, spec: TerritoryChange, place: str) -> dict[str, Any] | None:
-        if not spec.add and not spec.remove:
-            self._problem(place, "give add or remove (or both)")
-            return None
+        given = self._given(bool(spec.add or spec.remove), place, "give add or remove (or both)")
         if not self._known_network(spec.network, f"{place}.network"):
+            self._areas(spec.add, f"{place}.add")
+            self._areas(spec.remove, f"{place}.remove")
+            return None
+        if not given:
             return None
         network = self.world.network(spec.network)
         assert network is not None
@@ -869,15 +879,19 @@ class _Checker:
         return data
 
     def _capacity(self, spec: CapacityChange, place: str) -> dict[str, Any] | None:
-        if spec.housing_units is None and spec.services is None and spec.wait_weeks is None:
-            self._problem(place, "give housing_units, services or wait_weeks")
-            return None
+        given = self._given(
+            spec.housing_units is not None
+            or spec.services is not None
+            or spec.wait_weeks is not None,
+            place,
+            "give housing_units, services or wait_weeks",
+        )
         area = self._area(spec.area, f"{place}.area")
         for position, name in enumerate(spec.services or []):
             self._service(name, f"{place}.services[{position}]")
         for name in spec.wait_weeks or {}:
             self._service(name, f"{place}.wait_weeks.{name}")
-        if area is None:
+        if area is None or not given:
             return None
         data = spec.model_dump(exclude_none=True)
         data["area"] = area
@@ -947,17 +961,23 @@ class _Checker:
 # --------------------------------------------------------------------------- small helpers
 
 
-def _document_order(problem: Problem) -> tuple[Any, ...]:
-    """Problems in the order of the file: top-level keys, the scenario, then events by number."""
+def _document_order(document: Any) -> Callable[[Problem], tuple[Any, ...]]:
+    """Problems in the order of the file: top-level keys, the scenario, then events by number,
+    and within an event by where each key stands in it (``in_file_order``)."""
     import re
 
-    parts = re.findall(r"\[([0-9]{1,18})\]|([^.\[\]]+)", problem.place)
-    head = parts[0][1] if parts else ""
-    section = _TOP_KEYS.index(head) if head in _TOP_KEYS else -1 if not head else len(_TOP_KEYS)
-    if head == "events":
-        number = int(parts[1][0]) if len(parts) > 1 and parts[1][0] else -1
-        return (section, number)
-    return (section, 0)  # a stable sort keeps the scenario's own order
+    within = in_file_order(document)
+
+    def key(problem: Problem) -> tuple[Any, ...]:
+        parts = re.findall(r"\[([0-9]{1,18})\]|([^.\[\]]+)", problem.place)
+        head = parts[0][1] if parts else ""
+        section = _TOP_KEYS.index(head) if head in _TOP_KEYS else -1 if not head else len(_TOP_KEYS)
+        if head == "events":
+            number = int(parts[1][0]) if len(parts) > 1 and parts[1][0] else -1
+            return (section, number, within(problem))
+        return (section, 0, ())  # a stable sort keeps the scenario's own order
+
+    return key
 
 
 def _shown(value: Any) -> str:

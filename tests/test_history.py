@@ -108,6 +108,8 @@ def test_every_problem_is_listed_with_its_place_in_file_order(tmp_path: Path) ->
         "events[1].leave: 'D09' is not in the program at this date (did you mean D01?)",
         "events[2].arrive.id: defector 'D01' already exists (from the starting scenario)",
         "events[3].territory.network: unknown network 'N44' at this date",
+        "events[3].territory.add[0]: unknown area 'Stokholm' (did you mean Stockholm or Boxholm "
+        "or Tidaholm?)",
         "events[4].network.territory[0]: unknown area 'Stokholm' (did you mean Stockholm or "
         "Boxholm or Tidaholm?)",
         "events[5].territory.remove[0]: Malmö is not in N03's territory at this date",
@@ -207,17 +209,50 @@ def test_a_broken_event_still_counts_for_the_events_after_it(tmp_path: Path) -> 
     )
     assert problems(path) == [
         "events[0].arrive.threat_level: Input should be less than or equal to 5 (got 9)",
-        "events[2].arrive.household: Input should be a valid integer (got 'two')",
         "events[2].arrive.networks[0]: unknown network 'N09' at this date (did you mean N02 or "
         "N01?)",
         "events[2].arrive.origin: unknown area 'Stokholm' (did you mean Stockholm or Boxholm or "
         "Tidaholm?)",
+        "events[2].arrive.household: Input should be a valid integer (got 'two')",
         "events[3].arrive.networks: List should have at least 1 item after validation, not 0 "
         "(got [])",
         "events[4].network.territory: Input should be a valid list (got 'Malmö')",
         "events[6].arrive.keep_apart_from[1]: 'D07' is not in the program at this date (did you "
         "mean D04 or D03 or D02?)",
         "events[8].threat.threat_level: Input should be a valid integer (got True)",
+    ]
+
+
+def test_every_name_of_a_broken_event_is_still_checked(tmp_path: Path) -> None:
+    """Without its broken keys an event may lack what it must give: its names count still."""
+    path = write(
+        tmp_path,
+        """\
+        - date: 2023-02-01
+          territory: {network: N44, add: [5]}
+        - date: 2023-02-02
+          capacity: {area: Umea, housing_units: -1}
+        - date: 2023-02-03
+          threat: {defector: DX, threat_level: 9}
+        - date: 2023-02-04
+          arrive: {id: D01, networks: [N09], avoid: [Lulea], keep_apart_from: [DX]}
+        - date: 2023-02-05
+          network: {id: N07, territory: [7], rivals: [N01], allies: [N01]}
+        """,
+    )
+    assert problems(path) == [
+        "events[0].territory.network: unknown network 'N44' at this date",
+        "events[0].territory.add[0]: area code 5 is a number; write municipality codes as quoted "
+        '4-digit strings (e.g. "0005"), and ids of an areas file quoted ("5")',
+        "events[1].capacity.area: unknown area 'Umea' (did you mean Umeå or Kumla?)",
+        "events[1].capacity.housing_units: Input should be greater than or equal to 0 (got -1)",
+        "events[2].threat.defector: 'DX' is not in the program at this date",
+        "events[2].threat.threat_level: Input should be less than or equal to 5 (got 9)",
+        "events[3].arrive.id: defector 'D01' already exists (from the starting scenario)",
+        "events[3].arrive.origin: required key is missing",
+        "events[4].network: network 'N07' is both rival and ally of N01",
+        "events[4].network.territory[0]: area code 7 is a number; write municipality codes as "
+        'quoted 4-digit strings (e.g. "0007"), and ids of an areas file quoted ("7")',
     ]
 
 
