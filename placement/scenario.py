@@ -474,6 +474,16 @@ def scenario_from_document(
         problems.extend(pydantic_problems(error, ScenarioSpec))
     if spec is None:
         spec = _salvage(document, positions)
+
+    def without_areas() -> InputError:
+        # Everything that does not name an area is still checked, so that one run reports
+        # the areas' problems and this file's own (unknown networks, services, ids).
+        _Resolver(spec, None, problems, positions=positions).check_without_areas()
+        unique = list(dict.fromkeys(problems))
+        return InputError(source, sorted(unique, key=in_file_order(document)))
+
+    if geography is None and not isinstance(document.get("areas", SWEDEN_MUNICIPALITIES), str):
+        raise without_areas()  # 'areas: 5' is reported; which areas are meant is unknown
     if geography is None:
         try:
             geography = load_geography(spec.areas, base_dir=base_dir)
@@ -483,11 +493,7 @@ def scenario_from_document(
                 p if p.place == "areas" else Problem("areas", f"{spec.areas}: {p}")
                 for p in error.problems
             )
-            # Everything that does not name an area is still checked, so that one run reports
-            # the areas file's problems and this file's own (unknown networks, services, ids).
-            _Resolver(spec, None, problems, positions=positions).check_without_areas()
-            unique = list(dict.fromkeys(problems))
-            raise InputError(source, sorted(unique, key=in_file_order(document))) from None
+            raise without_areas() from None
     resolver = _Resolver(spec, geography, problems, positions=positions)
     scenario = resolver.resolve(sha256=sha256, source=source)
     if problems:
@@ -508,6 +514,7 @@ def refuse_personal_numbers(document: Any, source: str) -> None:
 
 
 _AREA_REF: TypeAdapter[str] = TypeAdapter(AreaRef)
+_IDENTIFIER: TypeAdapter[str] = TypeAdapter(Identifier)
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
@@ -525,6 +532,35 @@ def _without_broken_keys(model: type[_Model], item: Any) -> _Model | None:
             return None
 
 
+def _id_and_readable_keys(model: type[_Model], item: Any) -> _Model | None:
+    """An item whose required keys are broken or missing, kept by its id for reference checks.
+
+    Its readable keys are kept as written (they validated on their own: strict models do not
+    convert); the missing ones are None, which the resolver takes as "not known". Without this,
+    a person whose origin is broken was also reported as an unknown defector wherever named,
+    and a second person with their id was not reported as a duplicate.
+    """
+    if not isinstance(item, dict):
+        return None
+    try:
+        model.model_validate(item)
+    except ValidationError as error:
+        broken = {e["loc"][0] for e in error.errors() if e["loc"]}
+    else:
+        return None  # _without_broken_keys took it
+    readable = {k: v for k, v in item.items() if k not in broken and k in model.model_fields}
+    try:
+        _IDENTIFIER.validate_python(readable.get("id"))
+    except ValidationError:
+        return None
+    missing = {
+        name: None
+        for name, info in model.model_fields.items()
+        if info.is_required() and name not in readable
+    }
+    return model.model_construct(**readable, **missing)
+
+
 def _salvage(document: dict[str, Any], positions: dict[str, list[int]]) -> ScenarioSpec:
     """Keep every part of a structurally broken document that validates on its own.
 
@@ -540,7 +576,7 @@ def _salvage(document: dict[str, Any], positions: dict[str, list[int]]) -> Scena
         for position, item in enumerate(items if isinstance(items, list) else []):
             # Keep a broken item without its broken keys (already reported), so that others
             # referring to its id are not told that the id is unknown.
-            valid = _without_broken_keys(model, item)
+            valid = _without_broken_keys(model, item) or _id_and_readable_keys(model, item)
             if valid is not None:
                 good.append(valid)
                 kept.append(position)
@@ -776,7 +812,7 @@ class _Resolver:
         resolved = []
         for position, person in self.numbered("defectors", specs):
             place = f"defectors[{position}]"
-            for net_pos, net in enumerate(person.networks):
+            for net_pos, net in enumerate(person.networks or ()):  # None: broken, reported
                 if net not in networks:
                     hint = self.close_matches(net, known_networks)
                     self.problems.append(
@@ -790,7 +826,9 @@ class _Resolver:
                 self.service(need, f"{place}.needs[{need_pos}]")
             if person.age is not None and person.age < policy.youth_age:
                 needs.add(YOUTH_SERVICE)
-            origin = self.area(person.origin, f"{place}.origin")
+            origin = (
+                self.area(person.origin, f"{place}.origin") if person.origin is not None else None
+            )
             avoid = self.areas(person.avoid, f"{place}.avoid")
             prefer = self.areas(person.prefer, f"{place}.prefer")
             placed_in = (
@@ -798,7 +836,7 @@ class _Resolver:
                 if person.placed_in is not None
                 else None
             )
-            if first_at.get(person.id) != position or origin is None:
+            if first_at.get(person.id) != position or origin is None or not person.networks:
                 continue
             resolved.append(
                 Defector(

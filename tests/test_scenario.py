@@ -741,6 +741,37 @@ def test_broken_items_keep_their_places_and_ids(tmp_path: Path) -> None:
     ]
 
 
+def test_an_item_with_a_broken_required_key_still_counts_by_its_id(tmp_path: Path) -> None:
+    """D3's origin is broken: D3 is not unknown where named, and a second D3 is a duplicate."""
+    text = HEAD + textwrap.dedent("""\
+        networks: [{id: N1}]
+        defectors:
+          - {id: D3, networks: [N1], origin: 5}
+          - {id: D4, networks: [N1], origin: Umeå, keep_apart_from: [D3]}
+          - {id: D3, networks: [N9]}
+        """)
+    assert problems(tmp_path, text) == [
+        "defectors[0].origin: area code 5 is a number; write municipality codes as quoted 4-digit "
+        'strings (e.g. "0005"), and ids of an areas file quoted ("5")',
+        "defectors[2].id: duplicate defector id 'D3' (first at defectors[0])",
+        "defectors[2].networks[0]: unknown network 'N9'",
+        "defectors[2].origin: required key is missing",
+    ]
+
+
+def test_areas_of_another_type_leave_area_names_unchecked(tmp_path: Path) -> None:
+    """'areas: 5' says nothing of which areas are meant: names are not judged by Sweden's."""
+    text = HEAD + textwrap.dedent("""\
+        networks: [{id: N1, territory: [Alpha], rivals: [N2]}]
+        defectors: [{id: D1, networks: [N1], origin: Alpha}]
+        areas: 5
+        """)
+    assert problems(tmp_path, text) == [
+        "networks[0].rivals[0]: unknown network 'N2'",
+        "areas: Input should be a valid string (got 5)",
+    ]
+
+
 def test_duplicate_keys_in_json_are_reported_with_other_problems(tmp_path: Path) -> None:
     text = '{"format": "placement-scenario/1", "name": "a", "name": "b", "networks": [{"id": 1}]}'
     assert problems(tmp_path, text, "s.json") == [
