@@ -1058,6 +1058,8 @@ def generate(
 
     if not math.isfinite(housing_scale):
         _fail(InputError("generate", [_problem("--housing-scale", "must be a number, not nan")]))
+    if name is not None:
+        _check_name(name)
     if not history:
         context = click.get_current_context()
         stray = [
@@ -1128,6 +1130,18 @@ def generate(
         f"Wrote a synthetic scenario ({_count(networks, 'network')}, {placed} placed, "
         f"{pending} pending) to {out}"
     )
+
+
+def _check_name(name: str) -> None:
+    """--name is written as the file's name and in its header: plain text, on one line."""
+    from placement.scenario import plain_text
+
+    try:
+        plain_text(name)
+    except ValueError as error:
+        _fail(InputError("generate", [_problem("--name", str(error))]))
+    if any(character in name for character in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"):
+        _fail(InputError("generate", [_problem("--name", "must be one line")]))
 
 
 def _count(number: int, noun: str) -> str:

@@ -99,7 +99,7 @@ def _plain_id(value: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
-def _plain_text(value: str | None) -> str | None:
+def plain_text(value: str | None) -> str | None:
     """Refuse control characters (a terminal escape, a carriage return) in free text.
 
     Also lone surrogates (from a JSON escape such as ``"\\ud800"``): text holding one cannot be
@@ -122,7 +122,7 @@ AreaRef = Annotated[
     AfterValidator(_plain_id),
 ]
 Identifier = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_plain_id)]
-Text = Annotated[str | None, AfterValidator(_plain_text)]
+Text = Annotated[str | None, AfterValidator(plain_text)]
 
 
 class _Strict(BaseModel):

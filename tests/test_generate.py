@@ -668,4 +668,12 @@ def test_generate_refuses_what_it_could_not_read_back(
         assert "Traceback" not in result.output
     result = runner.invoke(main, ["generate", "-o", ""])
     assert result.exit_code == 2 and "--output: give a file name (got '')" in result.output
+    for name, message in (
+        ("a\udcffb", "--name: contains the lone surrogate U+DCFF; names must be plain text"),
+        ("a\rb", "--name: contains the control character U+000D; names must be plain text"),
+        ("line 1\nline 2", "--name: must be one line"),
+        ("line 1\u2028line 2", "--name: must be one line"),
+    ):
+        result = runner.invoke(main, ["generate", "--name", name, "-o", str(out)])
+        assert result.exit_code == 2 and message in result.output, result.output
     assert not out.exists()
