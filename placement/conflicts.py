@@ -90,7 +90,7 @@ MAX_OPTIONS: Final = 18
 MAX_REPLANS: Final = 4
 """How many of those that make room are re-planned with the full solver, per remedy."""
 MAX_FURTHER_CONFLICTS: Final = 3
-"""How many conflicts beyond the first are looked for, when relaxing the first is not enough."""
+"""How many conflicts beyond the first are shown, for items whose relaxing alone is not enough."""
 
 Kind = Literal["no_area", "outcompeted", "tie", "placeable"]
 
@@ -134,6 +134,22 @@ class ConflictItem:
 
 
 @dataclass(frozen=True)
+class FurtherConflict:
+    """A conflict that remains when some items of the first are relaxed (each alone)."""
+
+    relaxing: tuple[str, ...]
+    """The items of the first conflict this one does not involve, in words: relaxing any of
+    them alone leaves this conflict, so no place."""
+    conflict: tuple[ConflictItem, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "relaxing": list(self.relaxing),
+            "conflict": [item.to_dict() for item in self.conflict],
+        }
+
+
+@dataclass(frozen=True)
 class UnplacedExplanation:
     """Why one pending defector is unplaced: the conflict, a summary, and verified remedies."""
 
@@ -151,10 +167,9 @@ class UnplacedExplanation:
     complete: bool = True
     """False when the time limit cut the analysis short (the conflict may not be minimal, or
     some remedies were not tried)."""
-    further: tuple[tuple[ConflictItem, ...], ...] = ()
-    """Conflicts that still leave no place with every earlier one relaxed as a whole, each
-    minimal; empty when relaxing ``conflict`` alone would make room. Relaxing one item of
-    each conflict is what it takes."""
+    further: tuple[FurtherConflict, ...] = ()
+    """For items of ``conflict`` whose relaxing alone (every other rule in force) would still
+    leave no place: another minimal conflict, without them, that shows why."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -167,7 +182,7 @@ class UnplacedExplanation:
             "remedies": list(self.remedies),
             "notes": list(self.notes),
             "complete": self.complete,
-            "further": [[item.to_dict() for item in items] for items in self.further],
+            "further": [further.to_dict() for further in self.further],
         }
 
 
@@ -1081,36 +1096,48 @@ class _Explainer:
         return dataclasses.replace(
             explanation,
             further=tuple(
-                tuple(self.conflict_item(model, group, more) for group in more) for more in further
+                FurtherConflict(
+                    relaxing=tuple(self.group_label(g) for g in core if g not in more),
+                    conflict=tuple(self.conflict_item(model, group, more) for group in more),
+                )
+                for more in further
             ),
         )
 
     def further_cores(self, model: _Feasibility, core: Sequence[_Group]) -> list[list[_Group]]:
-        """Conflicts that remain with the earlier ones relaxed as a whole, each minimal.
+        """For each item of the conflict whose relaxing alone leaves no place, a conflict
+        without it (each minimal), unless an earlier one already lacks it.
 
         A minimal conflict is minimal among its own rule instances: with every other instance
-        relaxed, dropping any one of it makes room. With the others in force, relaxing it may
-        still leave no place (a keep-apart pair whose other areas lack a needed service); then
-        the reader needs the next conflict too, or they would relax the first in vain.
+        relaxed, dropping any one of it makes room. With the others in force, relaxing one may
+        still leave no place (a keep-apart pair whose other areas lack a needed service or
+        are full); then the reader needs that other conflict too, or they would relax the
+        first item in vain.
         """
         found: list[list[_Group]] = []
-        relaxed = set(core)
-        while len(found) < MAX_FURTHER_CONFLICTS and not self.budget.expired():
-            rest = [g for g in sorted(model.literals) if g not in relaxed]
-            feasible, more, _, minimal = _minimal_core(model, self.budget, rest)
-            if feasible is not False or not more:
+        everything = sorted(model.literals)
+        for group in core:
+            if len(found) >= MAX_FURTHER_CONFLICTS or self.budget.expired():
                 break
-            found.append(more)
-            relaxed |= set(more)
-            if not minimal:
-                break
-        if len(found) == MAX_FURTHER_CONFLICTS and not self.budget.expired():
-            rest = [g for g in sorted(model.literals) if g not in relaxed]
-            if model.solve(rest, self.budget)[0] is False:
-                self.notes.append(
-                    f"more conflicts remain beyond the {MAX_FURTHER_CONFLICTS + 1} shown"
-                )
+            if any(group not in more for more in found):
+                continue  # that conflict stands when this item alone is relaxed
+            rest = [g for g in everything if g != group]
+            feasible, more, _, _ = _minimal_core(model, self.budget, rest)
+            if feasible is False and more:
+                found.append(more)
         return found
+
+    def group_label(self, group: _Group) -> str:
+        """A rule instance of a conflict in a few words ("the housing in Umeå")."""
+        people = self.scenario.defectors
+        if group.own:
+            return f"{group.rule} for {people[group.person].id}"
+        if group.rule == "capacity":
+            return f"the housing in {self.label(group.area)}"
+        if group.rule == "same_network":
+            return f"the same-network limit for {group.network} in {self.label(group.area)}"
+        first, second = group.pair
+        return f"the keep-apart of {people[first].id} and {people[second].id}"
 
     def placeable_anyway(self, solution: Mapping[int, int]) -> UnplacedExplanation:
         x = self.defector.id
@@ -1301,10 +1328,18 @@ class _Explainer:
             f"{people[p].id} can use {_some([self.label(a) for a in self.open_areas(p)])}"
             for p in (first, second)
         ]
+        # In the conflict's terms the explained person may use areas their own rules bar
+        # (those rules are relaxed there): a pair quoted with such an area says so.
+        quoted = {a for _, a, b in close[:3]} | {b for _, a, b in close[:3]} | set(same)
+        barred = [
+            f"{people[first].id} cannot use {self.label(a)} ({block})"
+            for a in sorted(quoted & set(mine))
+            if first == self.index and (block := self.own_block(a)) is not None
+        ]
         text = (
             f"keep_apart: {self.who(first)} and {self.who(second)} must live at least "
             f"{_num(limit)} km apart ({why}); {'; '.join(can_use)}; too close: "
-            f"{'; '.join(facts)}"
+            f"{'; '.join(facts)}" + "".join(f"; {fact}" for fact in barred)
         )
         # The new limit comes from the areas the two may really use (their full candidate
         # sets); the binary search then confirms the largest one that makes room.
@@ -1341,10 +1376,14 @@ class _Explainer:
         people = self.scenario.defectors
         x = self.defector.id
         clauses = self.core_clauses(model, core)
+        said = set(clauses)
         for more in further:
+            relaxed = _or([self.group_label(g) for g in core if g not in more])
+            new = [c for c in self.core_clauses(model, more) if c not in said]
+            said.update(new)
             clauses.append(
-                "and even with that relaxed, still no place: "
-                + "; ".join(self.core_clauses(model, more))
+                f"relaxing {relaxed} alone is not enough"
+                + (f": {'; '.join(new)}" if new else " (see below)")
             )
         if instead:
             # Not "whom the plan prefers": on equal points the choice is the solver's tie-break.

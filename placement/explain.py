@@ -603,9 +603,13 @@ def _conflict_lines(writer: _Writer, conflict: UnplacedExplanation) -> None:
         writer.item("the rules and cases that together leave no place:", 2)
     for item in conflict.conflict:
         writer.item(item.text, 3)
-    for items in conflict.further:
-        writer.item("and with all of those relaxed, these still leave no place:", 2)
-        for item in items:
+    for further in conflict.further:
+        writer.item(
+            f"relaxing {' or '.join(further.relaxing)} alone is not enough; these still leave "
+            "no place:",
+            2,
+        )
+        for item in further.conflict:
             writer.item(item.text, 3)
     if conflict.remedies:
         writer.item("what would make placement possible (each checked by solving again):", 2)

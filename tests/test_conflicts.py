@@ -216,11 +216,13 @@ def test_when_relaxing_the_conflict_is_not_enough_the_next_one_is_given() -> Non
     )
     explanation = explain(scenario, "R")
     assert [item.rule for item in explanation.conflict] == ["keep_apart"]
-    assert [[item.rule for item in items] for items in explanation.further] == [
+    assert [further.relaxing for further in explanation.further] == [("the keep-apart of R and P",)]
+    assert [[item.rule for item in f.conflict] for f in explanation.further] == [
         ["capacity", "services"]
     ]
-    assert "and even with that relaxed, still no place: R's own rules allow only Area 5" in (
-        explanation.summary
+    assert (
+        "relaxing the keep-apart of R and P alone is not enough: R's own rules allow only Area 5"
+        in explanation.summary
     )
     # Each conflict alone is not enough, which is why the next one is shown ...
     apart = apply_change(scenario, {"policy": {"keep_apart_km": 0}})
@@ -230,7 +232,9 @@ def test_when_relaxing_the_conflict_is_not_enough_the_next_one_is_given() -> Non
     # ... and relaxing one item of each is: keep-apart, and A5's housing.
     both = apply_change(apart, housing)
     assert solved(both).area_of(scenario.defector_index["R"]) is not None
-    assert explanation.to_dict()["further"][0][0]["rule"] == "capacity"
+    further = explanation.to_dict()["further"][0]
+    assert further["relaxing"] == ["the keep-apart of R and P"]
+    assert further["conflict"][0]["rule"] == "capacity"
 
 
 def test_same_network_room_counts_those_already_there() -> None:
@@ -251,6 +255,54 @@ def test_same_network_room_counts_those_already_there() -> None:
         "(threat level 5)" in explanation.summary
     )
     assert_every_item_binding(scenario, explanation)
+
+
+def full_trauma_care_case(extra: str) -> Scenario:
+    """Trauma care only in A5 and A6 (1 unit each), taken by C and R (level 5); X (level 2,
+    R's rival) needs it. ``extra`` has a unit without trauma care."""
+    no_trauma = ["exit_program", "psychiatric_care", "youth_services"]
+    services = {f"A{i}": no_trauma for i in range(10)}
+    services["A5"] = services["A6"] = [*no_trauma, "trauma_care"]
+    return line_scenario(
+        networks=[{"id": "N1", "rivals": ["N2"]}, {"id": "N2"}, {"id": "N3"}, {"id": "N4"}],
+        defectors=[
+            person("X", threat_level=2, needs=["trauma_care"]),
+            person("C", "N3", threat_level=5, needs=["trauma_care"], avoid=["A6"]),
+            person("R", "N2", threat_level=5, needs=["trauma_care"], avoid=["A5"]),
+            person("M", "N4", threat_level=1),
+        ],
+        housing={"A5": 1, "A6": 1, extra: 1},
+        services=services,
+        policy={"keep_apart_km": 60},
+    )
+
+
+def test_an_item_whose_relaxing_alone_is_not_enough_gets_the_conflict_that_remains() -> None:
+    """{X-R keep-apart, X's trauma care}: trauma care in A8 places X; no keep-apart does not,
+    as A5 and A6 are full: that second conflict is shown for the keep-apart item."""
+    scenario = full_trauma_care_case("A8")
+    explanation = explain(scenario, "X")
+    assert [item.rule for item in explanation.conflict] == ["keep_apart", "services"]
+    (further,) = explanation.further
+    assert further.relaxing == ("the keep-apart of X and R",)
+    assert [item.rule for item in further.conflict] == ["capacity", "capacity", "services"]
+    assert (
+        "relaxing the keep-apart of X and R alone is not enough: the free housing units in "
+        "Area 5 (1) and Area 6 (1) are also wanted by C and R (threat level 5)"
+    ) in explanation.summary
+    x = scenario.defector_index["X"]
+    apart = apply_change(scenario, {"policy": {"keep_apart_km": 0}})
+    assert solved(apart).area_of(x) is None
+    services = explanation.conflict[1]
+    assert services.change is not None and services.replanned
+    assert solved(apply_change(scenario, services.change)).area_of(x) is not None
+
+
+def test_a_keep_apart_pair_quoted_in_an_area_the_person_cannot_use_says_so() -> None:
+    explanation = explain(full_trauma_care_case("A7"), "X")
+    pair = next(item for item in explanation.conflict if item.rule == "keep_apart")
+    assert "too close: Area 6 to Area 7 50.0 km" in pair.text
+    assert "X cannot use Area 7 (services: Area 7 (no trauma_care))" in pair.text
 
 
 # ---------------------------------------------------------------- no area at all
