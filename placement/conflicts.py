@@ -32,6 +32,11 @@ Two cases:
    at the same threat level, and the plan chose the other on the secondary objective. The
    conflict then explains why both cannot be placed (one more person required at that level).
 
+   A minimal conflict is minimal with every rule instance outside it relaxed. With them in
+   force, relaxing one of its items may still leave no place (the areas a keep-apart pair
+   could otherwise use are full). For each such item a second minimal conflict without it is
+   found (``further``), so the reader sees every reason before relaxing anything.
+
 Remedies are concrete scenario changes (``apply_change``): more housing units in an area, a
 lower ``keep_apart_km`` or ``origin_buffer_km``, a lower threat buffer for one person, a service
 offered in an area, an area taken off an avoid list, a higher same-network limit. Distance
