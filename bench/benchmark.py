@@ -251,6 +251,11 @@ def _num(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _seconds(value: float) -> str:
+    """Solve times: below 0.1 s with three decimals, so that the ratios can be checked."""
+    return f"{value:.3f}" if value < 0.1 else f"{value:.2f}"
+
+
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.3g}%"
 
@@ -274,9 +279,9 @@ def peer_table(rows: Sequence[dict[str, Any]]) -> list[str]:
             else None
         )
         placed = [row["placed"][str(level)] for level in THREAT_LEVELS]
-        solve = _num(row["solve_s"])
+        solve = _seconds(row["solve_s"])
         if row.get("runs", 1) > 1:
-            solve += f" ({_num(row['solve_s_min'])}-{_num(row['solve_s_max'])})"
+            solve += f" ({_seconds(row['solve_s_min'])}-{_seconds(row['solve_s_max'])})"
         lines.append(
             f"| {row['peer']} | {row['status']} | {_num(row['distances_s'])} "
             f"| {_num(row['build_s'])} | {solve} | "
