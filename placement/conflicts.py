@@ -94,8 +94,6 @@ MAX_OPTIONS: Final = 18
 """How many candidate changes one remedy search checks with the feasibility model."""
 MAX_REPLANS: Final = 4
 """How many of those that make room are re-planned with the full solver, per remedy."""
-MAX_FURTHER_CONFLICTS: Final = 3
-"""How many conflicts beyond the first are shown, for items whose relaxing alone is not enough."""
 
 Kind = Literal["no_area", "outcompeted", "tie", "placeable"]
 
@@ -1095,34 +1093,45 @@ class _Explainer:
                 "minimal"
             )
         items = [self.conflict_item(model, group, core) for group in core]
-        further = self.further_cores(model, core) if minimal else []
-        summary = self.competition_summary(model, core, instead, further)
+        # Items with a verified remedy make room when relaxed alone; the others may not, and
+        # for those the conflict that remains is looked for. A keep-apart remedy lowers
+        # keep_apart_km for every pair, so a pair is always asked about alone (the model
+        # drops exactly that pair's rows, so its answer holds).
+        unhelped = [
+            g
+            for g, item in zip(core, items, strict=True)
+            if item.remedy is None or g.rule == "keep_apart"
+        ]
+        further = self.further_cores(model, unhelped) if minimal else []
+        summary = self.competition_summary(model, core, instead, further, unhelped)
         explanation = self.finish(kind, items, summary)
         return dataclasses.replace(
             explanation,
             further=tuple(
                 FurtherConflict(
-                    relaxing=tuple(self.group_label(g) for g in core if g not in more),
+                    relaxing=tuple(self.group_label(g) for g in unhelped if g not in more),
                     conflict=tuple(self.conflict_item(model, group, more) for group in more),
                 )
                 for more in further
             ),
         )
 
-    def further_cores(self, model: _Feasibility, core: Sequence[_Group]) -> list[list[_Group]]:
-        """For each item of the conflict whose relaxing alone leaves no place, a conflict
-        without it (each minimal), unless an earlier one already lacks it.
+    def further_cores(self, model: _Feasibility, unhelped: Sequence[_Group]) -> list[list[_Group]]:
+        """For each item of the conflict that no change of its own was found to make room for
+        (``unhelped``) and whose relaxing alone leaves no place in the model, a minimal conflict
+        without it, unless one found already lacks it.
 
-        A minimal conflict is minimal among its own rule instances: with every other instance
-        relaxed, dropping any one of it makes room. With the others in force, relaxing one may
-        still leave no place (a keep-apart pair whose other areas lack a needed service or
-        are full); then the reader needs that other conflict too, or they would relax the
-        first item in vain.
+        A minimal conflict is minimal with every rule instance outside it relaxed. With them in
+        force, relaxing one item may still leave no place (a keep-apart pair whose other areas
+        lack a needed service or are full); the reader then needs that other conflict too, or
+        they would relax the first item in vain. Items with a verified remedy are left out:
+        the model relaxes housing only for people whose household fits today, so its "still no
+        place" could contradict a remedy that a full re-plan confirmed.
         """
         found: list[list[_Group]] = []
         everything = sorted(model.literals)
-        for group in core:
-            if len(found) >= MAX_FURTHER_CONFLICTS or self.budget.expired():
+        for group in unhelped:
+            if self.budget.expired():
                 break
             if any(group not in more for more in found):
                 continue  # that conflict stands when this item alone is relaxed
@@ -1377,13 +1386,14 @@ class _Explainer:
         core: Sequence[_Group],
         instead: Sequence[int],
         further: Sequence[Sequence[_Group]] = (),
+        unhelped: Sequence[_Group] = (),
     ) -> str:
         people = self.scenario.defectors
         x = self.defector.id
         clauses = self.core_clauses(model, core)
         said = set(clauses)
         for more in further:
-            relaxed = _or([self.group_label(g) for g in core if g not in more])
+            relaxed = _or([self.group_label(g) for g in unhelped if g not in more])
             new = [c for c in self.core_clauses(model, more) if c not in said]
             said.update(new)
             clauses.append(
@@ -1436,12 +1446,16 @@ class _Explainer:
             wanted = self.by_level(
                 {p for g in housing for p in self.users(model, g.area, "capacity")}
             )
+            barred = [self.label(g.area) for g in housing if self.own_block(g.area) is not None]
+            # "also" only where the person could live: say which areas their own rules bar.
+            aside = f" ({x}'s own rules rule out {_and(barred)})" if barred else ""
             if len(housing) == 1:
                 area = housing[0].area
                 free = int(self.candidates.free_housing[area])
                 clauses.append(
                     f"{self.label(area)}'s {_plural(free, 'free housing unit')} "
-                    f"{'is' if free == 1 else 'are'} also wanted by {wanted}"
+                    f"{'is' if free == 1 else 'are'} {'' if barred else 'also '}wanted by "
+                    f"{wanted}{aside}"
                 )
             else:
                 free_units = [
@@ -1449,7 +1463,8 @@ class _Explainer:
                     for g in housing
                 ]
                 clauses.append(
-                    f"the free housing units in {_and(free_units)} are also wanted by {wanted}"
+                    f"the free housing units in {_and(free_units)} are also wanted by "
+                    f"{wanted}{aside}"
                 )
         for group in core:
             if group.rule == "same_network" and not group.own:

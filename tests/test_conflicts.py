@@ -305,6 +305,81 @@ def test_a_keep_apart_pair_quoted_in_an_area_the_person_cannot_use_says_so() -> 
     assert "X cannot use Area 7 (services: Area 7 (no trauma_care))" in pair.text
 
 
+def test_no_item_with_a_checked_remedy_is_said_to_be_not_enough() -> None:
+    """More housing in A5 places X (W moves there, X takes A6), though in the conflict model,
+    where W's household does not fit A5 today, relaxing A5's housing alone leaves no place.
+    The re-planned remedy is the truth; nothing may say "not enough" against it."""
+    services: dict[str, list[str]] = {f"A{i}": [] for i in range(10)}
+    services["A5"] = ["exit_program", "trauma_care", "psychiatric_care"]
+    services["A6"] = ["exit_program", "trauma_care"]
+    scenario = line_scenario(
+        networks=[{"id": "N1"}, {"id": "N2"}],
+        defectors=[
+            person("Z", threat_level=4, needs=["psychiatric_care"]),
+            person("W", "N2", threat_level=4, household=2, needs=["exit_program"]),
+            person("X", threat_level=3, needs=["trauma_care"]),
+        ],
+        housing={"A5": 1, "A6": 2},
+        services=services,
+    )
+    explanation = explain(scenario, "X")
+    housing = next(i for i in explanation.conflict if i.areas == ("A5",) and i.rule == "capacity")
+    assert housing.replanned and housing.change is not None
+    assert solved(apply_change(scenario, housing.change)).area_of(2) is not None
+    assert explanation.further == ()
+    assert "not enough" not in explanation.summary
+
+
+def test_every_item_whose_relaxing_alone_fails_is_named_however_many() -> None:
+    """Trauma care in A1, A3, A5, A7, each with a rival of X there (Zk) and one next door
+    (Yk, 50 km, 60 needed): no single pair or area explains it; none is left unnamed."""
+    areas = [f"A{i}" for i in range(10)]
+    trauma = ["A1", "A3", "A5", "A7"]
+    services = {a: ["trauma_care"] if a in trauma else ["exit_program"] for a in areas}
+    people = []
+    for k, area in enumerate(trauma, start=1):
+        beside = f"A{int(area[1:]) + 1}"
+        others = [a for a in areas if a != area]
+        people.append(person(f"Z{k}", "N2", threat_level=4, avoid=others))
+        people.append(
+            person(f"Y{k}", "N2", threat_level=4, avoid=[a for a in areas if a != beside])
+        )
+    people.append(person("X", "N1", threat_level=3, needs=["trauma_care"]))
+    housing = {**{a: 2 for a in trauma}, **{f"A{int(a[1:]) + 1}": 1 for a in trauma}}
+    scenario = line_scenario(
+        networks=[{"id": "N1", "rivals": ["N2"]}, {"id": "N2"}],
+        defectors=people,
+        housing=housing,
+        services=services,
+        policy={"keep_apart_km": 60},
+    )
+    explanation = explain(scenario, "X")
+    assert len(explanation.conflict) == 4
+    named = {label for further in explanation.further for label in further.relaxing}
+    assert len(named) == 4
+    assert explanation.complete
+
+
+def test_housing_the_person_cannot_use_is_not_said_to_be_wanted_also() -> None:
+    """X avoids A5: the summary's "also wanted" must say X's own rules rule A5 out."""
+    scenario = line_scenario(
+        networks=[{"id": "N1"}, {"id": "N2"}, {"id": "N3"}],
+        defectors=[
+            person("Z2", threat_level=4, needs=["psychiatric_care"]),
+            person("Z1", "N2", threat_level=4, needs=["exit_program"]),
+            person("X", "N3", threat_level=3, needs=["trauma_care"], avoid=["A5"]),
+        ],
+        housing={"A5": 1, "A6": 1},
+        services={
+            **{f"A{i}": [] for i in range(10)},
+            "A5": ["exit_program", "trauma_care", "psychiatric_care"],
+            "A6": ["exit_program", "trauma_care"],
+        },
+    )
+    explanation = explain(scenario, "X")
+    assert "(X's own rules rule out Area 5)" in explanation.summary
+
+
 # ---------------------------------------------------------------- no area at all
 
 
