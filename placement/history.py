@@ -678,6 +678,11 @@ class _Checker:
         self.salvaging = True
         try:
             event = self._resolve(broken.position, broken.spec)
+            kind = broken.spec.kind
+            if event is None and kind not in ("arrive", "leave"):
+                # Its change cannot be read, but its ``actual`` names people and areas all the
+                # same (an arrival's or a departure's depends on who the event brings or takes).
+                self._actual(broken.spec, kind, None, f"events[{broken.position}]")
         finally:
             self.salvaging = False
         if event is not None:
@@ -939,7 +944,8 @@ class _Checker:
             return None
         found: dict[str, str | None] = {}
         after = copy.deepcopy(self.world)  # the person must be in the program after the event
-        after.apply(Event(0, spec.date, kind, data))
+        if data is not None:  # None: a broken event that changes nothing here
+            after.apply(Event(0, spec.date, kind, data))
         for person, area in value.items():
             key = f"{where}.{_shown(person)}"
             if not isinstance(person, str) or after.defector(person) is None:

@@ -234,6 +234,7 @@ def test_every_name_of_a_broken_event_is_still_checked(tmp_path: Path) -> None:
           capacity: {area: Umea, housing_units: -1}
         - date: 2023-02-03
           threat: {defector: DX, threat_level: 9}
+          actual: {D01: Lulea}
         - date: 2023-02-04
           arrive: {id: D01, networks: [N09], avoid: [Lulea], keep_apart_from: [DX]}
         - date: 2023-02-05
@@ -248,6 +249,7 @@ def test_every_name_of_a_broken_event_is_still_checked(tmp_path: Path) -> None:
         "events[1].capacity.housing_units: Input should be greater than or equal to 0 (got -1)",
         "events[2].threat.defector: 'DX' is not in the program at this date",
         "events[2].threat.threat_level: Input should be less than or equal to 5 (got 9)",
+        "events[2].actual.D01: unknown area 'Lulea' (did you mean Luleå or Kumla?)",
         "events[3].arrive.id: defector 'D01' already exists (from the starting scenario)",
         "events[3].arrive.origin: required key is missing",
         "events[4].network: network 'N07' is both rival and ally of N01",
