@@ -47,7 +47,7 @@ from pydantic import (
 from placement import _yamlio, crypto
 from placement.errors import InputError, Problem
 from placement.geography import Geography
-from placement.names import HintBudget, did_you_mean
+from placement.names import UNREADABLE, HintBudget, Unreadable, did_you_mean
 from placement.scenario import (
     STANDARD_SERVICES,
     AreaRef,
@@ -63,6 +63,7 @@ from placement.scenario import (
     refuse_personal_numbers,
     scenario_from_document,
     short_repr,
+    without_broken_keys,
 )
 
 HISTORY_FORMAT: Final = "placement-history/1"
@@ -480,6 +481,14 @@ class _Broken:
 
 
 _EVENT_DATE: TypeAdapter[datetime.date] = TypeAdapter(EventDate)
+#: The kinds whose details are a mapping with a model of their own (salvaged key by key).
+_PAYLOADS: Final[dict[str, type[BaseModel]]] = {
+    "arrive": DefectorSpec,
+    "threat": ThreatChange,
+    "territory": TerritoryChange,
+    "network": NetworkSpec,
+    "capacity": CapacityChange,
+}
 _IDENTIFIER: TypeAdapter[str] = TypeAdapter(Identifier)
 
 
@@ -519,6 +528,16 @@ def _salvage_event(position: int, item: dict[str, Any], error: ValidationError) 
     locations = [e["loc"] for e in error.errors()]
     cleaned = {k: v for k, v in item.items() if k == kind or (k,) not in locations}
     payload = item[kind]
+    model = _PAYLOADS.get(kind)
+    if isinstance(payload, dict) and model is not None:
+        # Broken elements of its lists out (their places kept), other broken keys out.
+        salvaged = without_broken_keys(model, payload)
+        if salvaged is not None:
+            cleaned[kind] = salvaged
+            try:
+                return _Broken(position, date, EventSpec.model_validate(cleaned))
+            except ValidationError:
+                pass
     if isinstance(payload, dict):
         bad = {loc[1] for loc in locations if len(loc) > 1 and loc[0] == kind}
         payload = {k: v for k, v in payload.items() if k not in bad}
@@ -770,11 +789,15 @@ class _Checker:
             return None
         self.arrived[spec.id] = place
         for position, network in enumerate(spec.networks or ()):  # None: salvaged, missing
-            self._known_network(network, f"{place}.networks[{position}]")
+            if not isinstance(network, Unreadable):
+                self._known_network(network, f"{place}.networks[{position}]")
         for position, need in enumerate(spec.needs):
-            self._service(need, f"{place}.needs[{position}]")
+            if not isinstance(need, Unreadable):
+                self._service(need, f"{place}.needs[{position}]")
         for position, other in enumerate(spec.keep_apart_from):
             where = f"{place}.keep_apart_from[{position}]"
+            if isinstance(other, Unreadable):
+                continue
             if other == spec.id:
                 self._problem(where, f"defector '{other}' lists themself")
             else:
@@ -870,11 +893,13 @@ class _Checker:
         for relation in ("rivals", "allies"):
             for position, other in enumerate(getattr(spec, relation)):
                 where = f"{place}.{relation}[{position}]"
+                if isinstance(other, Unreadable):
+                    continue
                 if other == spec.id:
                     self._problem(where, f"network '{other}' lists itself")
                 else:
                     self._known_network(other, where)
-        both = sorted(set(spec.rivals) & set(spec.allies))
+        both = sorted((set(spec.rivals) & set(spec.allies)) - {UNREADABLE})
         if both:
             self._problem(place, f"network '{spec.id}' is both rival and ally of {', '.join(both)}")
         data = spec.model_dump(exclude_unset=True)
@@ -893,7 +918,8 @@ class _Checker:
         )
         area = self._area(spec.area, f"{place}.area")
         for position, name in enumerate(spec.services or []):
-            self._service(name, f"{place}.services[{position}]")
+            if not isinstance(name, Unreadable):
+                self._service(name, f"{place}.services[{position}]")
         for name in spec.wait_weeks or {}:
             self._service(name, f"{place}.wait_weeks.{name}")
         if area is None or not given:

@@ -18,6 +18,15 @@ from placement.geography import Geography
 MAX_HINTS = 50
 
 
+class Unreadable(str):
+    """A list element that failed validation (already reported), kept in its list so that
+    the elements after it keep their places (``territory[2]``) in messages. Readers skip it:
+    it is never looked up, and equals no name (it holds a control character no name may)."""
+
+
+UNREADABLE = Unreadable("\x00")
+
+
 def did_you_mean(candidates: Sequence[str]) -> str:
     """`` (did you mean A or B?)``, or nothing when there is no candidate."""
     return f" (did you mean {' or '.join(candidates)}?)" if candidates else ""
@@ -60,6 +69,8 @@ class HintBudget:
         """The indices of the known areas of a list; a problem for each unknown one."""
         found = []
         for position, reference in enumerate(references):
+            if isinstance(reference, Unreadable):
+                continue
             index = self.area(geography, reference, f"{place}[{position}]", problems)
             if index is not None:
                 found.append(index)

@@ -46,7 +46,7 @@ from placement.geography import (
     Geography,
     load_geography,
 )
-from placement.names import HintBudget, close_matches, did_you_mean
+from placement.names import UNREADABLE, HintBudget, Unreadable, close_matches, did_you_mean
 from placement.personal import personal_number_problems
 
 SCENARIO_FORMAT: Final = "placement-scenario/1"
@@ -518,18 +518,58 @@ _IDENTIFIER: TypeAdapter[str] = TypeAdapter(Identifier)
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
-def _without_broken_keys(model: type[_Model], item: Any) -> _Model | None:
-    """The item validated, or without the keys that break it; None when even that fails."""
+def without_broken_keys(model: type[_Model], item: Any) -> _Model | None:
+    """The item validated, or without what breaks it; None when even that fails.
+
+    A broken element of a list is taken out alone (its place kept by ``UNREADABLE``), so the
+    list's other names are still checked; text where a list belongs is read as a list of
+    one, so that what it names is known to what follows; any other broken key goes. All of
+    it was reported already: this only lets the reference checks see the rest.
+    """
     try:
         return model.model_validate(item)
     except ValidationError as error:
         if not isinstance(item, dict):
             return None
-        broken = {e["loc"][0] for e in error.errors() if e["loc"]}
+        errors = error.errors()
+    elements: dict[str, set[int]] = {}
+    wrapped: set[str] = set()
+    dropped: set[Any] = set()
+    for detail in errors:
+        location = detail["loc"]
+        if not location:
+            return None  # the item as a whole is wrong: nothing to keep
+        key, value = location[0], item.get(location[0])
+        if len(location) >= 2 and isinstance(location[1], int) and isinstance(value, list):
+            elements.setdefault(str(key), set()).add(location[1])
+        elif detail["type"] == "list_type" and isinstance(value, str):
+            wrapped.add(str(key))
+        else:
+            dropped.add(key)
+    for _ in range(2):  # a list emptied by its broken elements may break a minimum length
+        cleaned: dict[str, Any] = {}
+        for key, value in item.items():
+            if key in dropped:
+                continue
+            if key in elements:
+                value = [v for i, v in enumerate(value) if i not in elements[key]]
+            elif key in wrapped:
+                value = [value]
+            cleaned[key] = value
         try:
-            return model.model_validate({k: v for k, v in item.items() if k not in broken})
-        except ValidationError:
-            return None
+            valid = model.model_validate(cleaned)
+        except ValidationError as again:
+            dropped |= {e["loc"][0] for e in again.errors() if e["loc"]}
+            elements = {k: v for k, v in elements.items() if k not in dropped}
+            continue
+        update: dict[str, Any] = {}
+        for key, positions in elements.items():
+            good = iter(getattr(valid, key))
+            update[key] = [
+                UNREADABLE if i in positions else next(good) for i in range(len(item[key]))
+            ]
+        return valid.model_copy(update=update) if update else valid
+    return None
 
 
 def _id_and_readable_keys(model: type[_Model], item: Any) -> _Model | None:
@@ -547,7 +587,7 @@ def _id_and_readable_keys(model: type[_Model], item: Any) -> _Model | None:
     except ValidationError as error:
         broken = {e["loc"][0] for e in error.errors() if e["loc"]}
     else:
-        return None  # _without_broken_keys took it
+        return None  # without_broken_keys took it
     readable = {k: v for k, v in item.items() if k not in broken and k in model.model_fields}
     try:
         _IDENTIFIER.validate_python(readable.get("id"))
@@ -576,7 +616,7 @@ def _salvage(document: dict[str, Any], positions: dict[str, list[int]]) -> Scena
         for position, item in enumerate(items if isinstance(items, list) else []):
             # Keep a broken item without its broken keys (already reported), so that others
             # referring to its id are not told that the id is unknown.
-            valid = _without_broken_keys(model, item) or _id_and_readable_keys(model, item)
+            valid = without_broken_keys(model, item) or _id_and_readable_keys(model, item)
             if valid is not None:
                 good.append(valid)
                 kept.append(position)
@@ -593,7 +633,7 @@ def _salvage(document: dict[str, Any], positions: dict[str, list[int]]) -> Scena
     raw = document.get("capacity")
     if capacity == Capacity() and isinstance(raw, dict):
         # Each part on its own, so that one broken key hides no other problem in capacity.
-        default = _without_broken_keys(AreaCapacity, raw.get("default") or {})
+        default = without_broken_keys(AreaCapacity, raw.get("default") or {})
         raw_areas = raw.get("areas")
         kept: dict[str, AreaCapacity] = {}
         for key, value in raw_areas.items() if isinstance(raw_areas, dict) else []:
@@ -601,7 +641,7 @@ def _salvage(document: dict[str, Any], positions: dict[str, list[int]]) -> Scena
                 reference = _AREA_REF.validate_python(key)
             except ValidationError:
                 continue
-            offer = _without_broken_keys(AreaCapacity, value)
+            offer = without_broken_keys(AreaCapacity, value)
             if offer is not None:
                 kept[reference] = offer
         capacity = Capacity.model_construct(default=default or AreaCapacity(), areas=kept)
@@ -717,7 +757,8 @@ class _Resolver:
 
     def _check_capacity_services(self, value: AreaCapacity, place: str) -> None:
         for position, name in enumerate(value.services):
-            self.service(name, f"{place}.services[{position}]")
+            if not isinstance(name, Unreadable):
+                self.service(name, f"{place}.services[{position}]")
         for name in value.wait_weeks:
             self.service(name, f"{place}.wait_weeks.{name}")
 
@@ -743,6 +784,8 @@ class _Resolver:
             for relation, table in (("rivals", rivals), ("allies", allies)):
                 for other_pos, other in enumerate(getattr(net, relation)):
                     place = f"networks[{position}].{relation}[{other_pos}]"
+                    if isinstance(other, Unreadable):
+                        continue
                     if other == net.id:
                         self.problems.append(Problem(place, f"network '{other}' lists itself"))
                     elif other not in first_at:
@@ -799,6 +842,8 @@ class _Resolver:
         for position, person in self.numbered("defectors", specs):
             for other_pos, other in enumerate(person.keep_apart_from):
                 place = f"defectors[{position}].keep_apart_from[{other_pos}]"
+                if isinstance(other, Unreadable):
+                    continue
                 if other == person.id:
                     self.problems.append(Problem(place, f"defector '{other}' lists themself"))
                 elif other not in first_at:
@@ -813,7 +858,7 @@ class _Resolver:
         for position, person in self.numbered("defectors", specs):
             place = f"defectors[{position}]"
             for net_pos, net in enumerate(person.networks or ()):  # None: broken, reported
-                if net not in networks:
+                if not isinstance(net, Unreadable) and net not in networks:
                     hint = self.close_matches(net, known_networks)
                     self.problems.append(
                         Problem(
@@ -821,9 +866,10 @@ class _Resolver:
                             f"unknown network '{net}'{did_you_mean(hint)}",
                         )
                     )
-            needs = set(person.needs)
+            needs = {need for need in person.needs if not isinstance(need, Unreadable)}
             for need_pos, need in enumerate(person.needs):
-                self.service(need, f"{place}.needs[{need_pos}]")
+                if not isinstance(need, Unreadable):
+                    self.service(need, f"{place}.needs[{need_pos}]")
             if person.age is not None and person.age < policy.youth_age:
                 needs.add(YOUTH_SERVICE)
             origin = (
@@ -841,7 +887,9 @@ class _Resolver:
             resolved.append(
                 Defector(
                     id=person.id,
-                    networks=tuple(dict.fromkeys(person.networks)),
+                    networks=tuple(
+                        dict.fromkeys(n for n in person.networks if not isinstance(n, Unreadable))
+                    ),
                     origin=origin,
                     household=person.household,
                     threat_level=person.threat_level,

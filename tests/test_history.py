@@ -258,6 +258,38 @@ def test_every_name_of_a_broken_event_is_still_checked(tmp_path: Path) -> None:
     ]
 
 
+def test_what_a_broken_event_plainly_says_is_not_lost_to_the_events_after_it(
+    tmp_path: Path,
+) -> None:
+    """'add: Umeå' (not a list) still adds Umeå for the events after it; a list with one bad
+    element still brings its other names. Only the structural problems are reported."""
+    path = write(
+        tmp_path,
+        """\
+        - date: 2023-02-01
+          territory: {network: N01, add: Umeå}
+        - date: 2023-02-02
+          territory: {network: N01, remove: [Umeå]}
+        - date: 2023-02-03
+          network: {id: N09, territory: [Kiruna, 7], rivals: N01}
+        - date: 2023-02-04
+          truce: [N09, N01]
+        - date: 2023-02-05
+          arrive: {id: D09, networks: [N09, 5], origin: Malmö, keep_apart_from: D01}
+        - date: 2023-02-06
+          leave: D09
+        """,
+    )
+    assert problems(path) == [
+        "events[0].territory.add: Input should be a valid list (got 'Umeå')",
+        "events[2].network.territory[1]: area code 7 is a number; write municipality codes as "
+        'quoted 4-digit strings (e.g. "0007"), and ids of an areas file quoted ("7")',
+        "events[2].network.rivals: Input should be a valid list (got 'N01')",
+        "events[4].arrive.networks[1]: Input should be a valid string (got 5)",
+        "events[4].arrive.keep_apart_from: Input should be a valid list (got 'D01')",
+    ]
+
+
 def test_impossible_dates_are_problems_at_their_place_with_the_others(tmp_path: Path) -> None:
     """2023-02-30 looks like a YAML date and is none: reported where it is, not alone."""
     path = write(

@@ -759,6 +759,34 @@ def test_an_item_with_a_broken_required_key_still_counts_by_its_id(tmp_path: Pat
     ]
 
 
+def test_one_bad_element_of_a_list_hides_no_other_name_in_it(tmp_path: Path) -> None:
+    """Each name of a list is checked, at its own place, whatever its neighbours are."""
+    text = HEAD + textwrap.dedent("""\
+        networks:
+          - {id: N1, territory: [Lundd, 5, Lund], rivals: [N9, 7]}
+          - {id: N2, territory: Lund}
+        defectors:
+          - {id: D1, networks: [N8, 5], origin: Malmö}
+          - {id: D2, networks: [N1], origin: Malmö, keep_apart_from: [D9, 5], needs: [x, 4]}
+          - {id: D3, networks: [5], origin: Malmö, keep_apart_from: [D1]}
+        """)
+    assert problems(tmp_path, text) == [
+        "networks[0].territory[0]: unknown area 'Lundd' (did you mean Lund or Falun?)",
+        "networks[0].territory[1]: area code 5 is a number; write municipality codes as quoted "
+        '4-digit strings (e.g. "0005"), and ids of an areas file quoted ("5")',
+        "networks[0].rivals[0]: unknown network 'N9'",
+        "networks[0].rivals[1]: Input should be a valid string (got 7)",
+        "networks[1].territory: Input should be a valid list (got 'Lund')",
+        "defectors[0].networks[0]: unknown network 'N8'",
+        "defectors[0].networks[1]: Input should be a valid string (got 5)",
+        "defectors[1].keep_apart_from[0]: unknown defector 'D9'",
+        "defectors[1].keep_apart_from[1]: Input should be a valid string (got 5)",
+        "defectors[1].needs[0]: unknown service 'x'",
+        "defectors[1].needs[1]: Input should be a valid string (got 4)",
+        "defectors[2].networks[0]: Input should be a valid string (got 5)",
+    ]
+
+
 def test_areas_of_another_type_leave_area_names_unchecked(tmp_path: Path) -> None:
     """'areas: 5' says nothing of which areas are meant: names are not judged by Sweden's."""
     text = HEAD + textwrap.dedent("""\
