@@ -57,6 +57,7 @@ from placement.scenario import (
     Policy,
     Scenario,
     Text,
+    id_and_readable_keys,
     in_file_order,
     pydantic_problems,
     read_scenario_file,
@@ -544,19 +545,13 @@ def _salvage_event(position: int, item: dict[str, Any], error: ValidationError) 
         cleaned[kind] = payload
     try:
         return _Broken(position, date, EventSpec.model_validate(cleaned))
-    except ValidationError as again:
-        if kind != "arrive" or not isinstance(payload, dict):
+    except ValidationError:
+        if kind != "arrive":
             return None
-        missing = [e["loc"] for e in again.errors() if e["type"] == "missing"]
-        if len(missing) != len(again.errors()) or any(len(m) != 2 for m in missing):
+        # Only required keys are missing or broken: keep the rest, the missing ones None.
+        arrival = id_and_readable_keys(DefectorSpec, item[kind])
+        if arrival is None:
             return None
-        try:
-            _IDENTIFIER.validate_python(payload.get("id"))
-        except ValidationError:
-            return None
-        # Only required keys are missing: keep what is there, the missing ones None.
-        given: dict[str, Any] = {**payload, **{str(m[1]): None for m in missing}}
-        arrival = DefectorSpec.model_construct(**given)
         rest = {"actual": cleaned["actual"]} if "actual" in cleaned else {}
         return _Broken(position, date, EventSpec.model_construct(date=date, arrive=arrival, **rest))
 
@@ -697,11 +692,6 @@ class _Checker:
         self.salvaging = True
         try:
             event = self._resolve(broken.position, broken.spec)
-            kind = broken.spec.kind
-            if event is None and kind not in ("arrive", "leave"):
-                # Its change cannot be read, but its ``actual`` names people and areas all the
-                # same (an arrival's or a departure's depends on who the event brings or takes).
-                self._actual(broken.spec, kind, None, f"events[{broken.position}]")
         finally:
             self.salvaging = False
         if event is not None:
@@ -771,6 +761,10 @@ class _Checker:
         kind = spec.kind
         data = getattr(self, f"_{kind}")(getattr(spec, kind), f"{place}.{kind}")
         if data is None:
+            if kind not in ("arrive", "leave"):
+                # The change is refused, but its ``actual`` names people and areas all the
+                # same (an arrival's or a departure's depends on who the event brings or takes).
+                self._actual(spec, kind, None, place)
             return None
         actual = self._actual(spec, kind, data, place)
         return Event(position=position, date=spec.date, kind=kind, data=data, actual=actual)
@@ -876,8 +870,14 @@ class _Checker:
         assert network is not None
         current = set(network.get("territory", []))
         add = self._areas(spec.add, f"{place}.add")
-        remove = self._areas(spec.remove, f"{place}.remove")
-        for position, area in enumerate(remove):
+        remove = []
+        for position, reference in enumerate(spec.remove):  # each at its own place
+            if isinstance(reference, Unreadable):
+                continue
+            area = self._area(reference, f"{place}.remove[{position}]")
+            if area is None:
+                continue
+            remove.append(area)
             if area not in current:
                 label = self.geography.label(_index(self.geography, area))
                 self._problem(
@@ -994,22 +994,10 @@ class _Checker:
 
 
 def _document_order(document: Any) -> Callable[[Problem], tuple[Any, ...]]:
-    """Problems in the order of the file: top-level keys, the scenario, then events by number,
-    and within an event by where each key stands in it (``in_file_order``)."""
-    import re
-
-    within = in_file_order(document)
-
-    def key(problem: Problem) -> tuple[Any, ...]:
-        parts = re.findall(r"\[([0-9]{1,18})\]|([^.\[\]]+)", problem.place)
-        head = parts[0][1] if parts else ""
-        section = _TOP_KEYS.index(head) if head in _TOP_KEYS else -1 if not head else len(_TOP_KEYS)
-        if head == "events":
-            number = int(parts[1][0]) if len(parts) > 1 and parts[1][0] else -1
-            return (section, number, within(problem))
-        return (section, 0, ())  # a stable sort keeps the scenario's own order
-
-    return key
+    """Problems in the order of the file, as in scenario files (``in_file_order``): by where
+    each key stands, events by number, a missing key after the keys that are there. Problems
+    of a scenario file share the place ``scenario`` and keep that file's own order."""
+    return in_file_order(document)
 
 
 def _shown(value: Any) -> str:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, TypeVar
+from typing import Annotated, Any, Final, Literal, TypeVar, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -572,33 +572,41 @@ def without_broken_keys(model: type[_Model], item: Any) -> _Model | None:
     return None
 
 
-def _id_and_readable_keys(model: type[_Model], item: Any) -> _Model | None:
+def id_and_readable_keys(model: type[_Model], item: Any) -> _Model | None:
     """An item whose required keys are broken or missing, kept by its id for reference checks.
 
-    Its readable keys are kept as written (they validated on their own: strict models do not
-    convert); the missing ones are None, which the resolver takes as "not known". Without this,
-    a person whose origin is broken was also reported as an unknown defector wherever named,
-    and a second person with their id was not reported as a duplicate.
+    Its other keys are validated (so 1480 reads as "1480" and ids are in one Unicode form, as
+    everywhere), with stand-ins for the missing required keys that are then set to None,
+    which the resolver takes as "not known". Without this, a person whose origin is broken
+    was also reported as an unknown defector wherever named, a second person with their id
+    was not reported as a duplicate, and their own lists went unchecked.
     """
     if not isinstance(item, dict):
         return None
     try:
         model.model_validate(item)
     except ValidationError as error:
-        broken = {e["loc"][0] for e in error.errors() if e["loc"]}
+        errors = error.errors()
     else:
         return None  # without_broken_keys took it
-    readable = {k: v for k, v in item.items() if k not in broken and k in model.model_fields}
-    try:
-        _IDENTIFIER.validate_python(readable.get("id"))
-    except ValidationError:
-        return None
-    missing = {
-        name: None
-        for name, info in model.model_fields.items()
-        if info.is_required() and name not in readable
-    }
-    return model.model_construct(**readable, **missing)
+    whole = {e["loc"][0] for e in errors if len(e["loc"]) == 1}
+    # First keep lists with some broken elements (their other names are checked); if a
+    # required list is left empty by them, give it up to a stand-in too.
+    for broken in (whole, whole | {e["loc"][0] for e in errors if e["loc"]}):
+        readable = {k: v for k, v in item.items() if k not in broken and k in model.model_fields}
+        try:
+            _IDENTIFIER.validate_python(readable.get("id"))
+        except ValidationError:
+            return None
+        stand_ins = {
+            name: ["?"] if get_origin(info.annotation) is list else "?"
+            for name, info in model.model_fields.items()
+            if info.is_required() and name not in readable
+        }
+        valid = without_broken_keys(model, {**readable, **stand_ins})
+        if valid is not None:
+            return valid.model_copy(update=dict.fromkeys(stand_ins))
+    return None
 
 
 def _salvage(document: dict[str, Any], positions: dict[str, list[int]]) -> ScenarioSpec:
@@ -616,7 +624,7 @@ def _salvage(document: dict[str, Any], positions: dict[str, list[int]]) -> Scena
         for position, item in enumerate(items if isinstance(items, list) else []):
             # Keep a broken item without its broken keys (already reported), so that others
             # referring to its id are not told that the id is unknown.
-            valid = without_broken_keys(model, item) or _id_and_readable_keys(model, item)
+            valid = without_broken_keys(model, item) or id_and_readable_keys(model, item)
             if valid is not None:
                 good.append(valid)
                 kept.append(position)
@@ -641,16 +649,21 @@ def _salvage(document: dict[str, Any], positions: dict[str, list[int]]) -> Scena
                 reference = _AREA_REF.validate_python(key)
             except ValidationError:
                 continue
-            offer = without_broken_keys(AreaCapacity, value)
-            if offer is not None:
-                kept[reference] = offer
+            # A value that is no mapping at all still names its area (checked, duplicates too).
+            kept[reference] = without_broken_keys(AreaCapacity, value) or AreaCapacity()
         capacity = Capacity.model_construct(default=default or AreaCapacity(), areas=kept)
     services = document.get("services")
     return ScenarioSpec.model_construct(
         format=SCENARIO_FORMAT,
         name=None,
         areas=areas if isinstance(areas, str) else SWEDEN_MUNICIPALITIES,
-        services=[s for s in services if isinstance(s, str)] if isinstance(services, list) else [],
+        services=(
+            [s for s in services if isinstance(s, str)]
+            if isinstance(services, list)
+            else [services]
+            if isinstance(services, str)
+            else []
+        ),
         policy=one("policy", Policy),
         capacity=capacity,
         networks=each("networks", NetworkSpec),
@@ -779,8 +792,7 @@ class _Resolver:
         rivals: dict[str, set[str]] = {n: set() for n in known}
         allies: dict[str, set[str]] = {n: set() for n in known}
         for position, net in self.numbered("networks", specs):
-            if first_at.get(net.id) != position:
-                continue
+            first = first_at.get(net.id) == position  # a duplicate's names are checked too
             for relation, table in (("rivals", rivals), ("allies", allies)):
                 for other_pos, other in enumerate(getattr(net, relation)):
                     place = f"networks[{position}].{relation}[{other_pos}]"
@@ -789,17 +801,22 @@ class _Resolver:
                     if other == net.id:
                         self.problems.append(Problem(place, f"network '{other}' lists itself"))
                     elif other not in first_at:
-                        hint = self.close_matches(other, known)
+                        hint = self.close_matches(other, [k for k in known if k != net.id])
                         self.problems.append(
                             Problem(place, f"unknown network '{other}'{did_you_mean(hint)}")
                         )
-                    else:
+                    elif first:
                         table[net.id].add(other)
                         table[other].add(net.id)
+            if not first:
+                self.areas(net.territory, f"networks[{position}].territory")
         for position, net in self.numbered("networks", specs):
             if first_at.get(net.id) != position:
                 continue
-            both = sorted(rivals[net.id] & allies[net.id])
+            # Said where it is written: at the network that lists the other as both, or, when
+            # two networks disagree, at each of them.
+            written = set(net.rivals) | set(net.allies)
+            both = sorted(n for n in rivals[net.id] & allies[net.id] if n in written)
             if both:
                 self.problems.append(
                     Problem(

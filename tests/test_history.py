@@ -290,6 +290,36 @@ def test_what_a_broken_event_plainly_says_is_not_lost_to_the_events_after_it(
     ]
 
 
+def test_places_and_actuals_hold_when_an_event_is_refused(tmp_path: Path) -> None:
+    """'remove' problems name the element's own place; a refused change's actual is checked;
+    an arrival with a code written as a number and no networks is one problem, no crash."""
+    path = write(
+        tmp_path,
+        """\
+        - date: 2023-02-01
+          territory: {network: N01, remove: [5, Borås, Stokholm, Umeå]}
+        - date: 2023-02-02
+          truce: [N01, N02]
+        - date: 2023-02-03
+          truce: [N01, N02]
+          actual: {D01: Umea}
+        - date: 2023-02-04
+          arrive: {id: D05, origin: 1480}
+        """,
+    )
+    assert problems(path) == [
+        "events[0].territory.remove[0]: area code 5 is a number; write municipality codes as "
+        'quoted 4-digit strings (e.g. "0005"), and ids of an areas file quoted ("5")',
+        "events[0].territory.remove[1]: Borås is not in N01's territory at this date",
+        "events[0].territory.remove[2]: unknown area 'Stokholm' (did you mean Stockholm or "
+        "Boxholm or Tidaholm?)",
+        "events[0].territory.remove[3]: Umeå is not in N01's territory at this date",
+        "events[2].truce: N01 and N02 are not rivals at this date",
+        "events[2].actual.D01: unknown area 'Umea' (did you mean Umeå or Kumla?)",
+        "events[3].arrive.networks: required key is missing",
+    ]
+
+
 def test_impossible_dates_are_problems_at_their_place_with_the_others(tmp_path: Path) -> None:
     """2023-02-30 looks like a YAML date and is none: reported where it is, not alone."""
     path = write(
@@ -330,9 +360,9 @@ def test_top_level_problems(tmp_path: Path) -> None:
     path.write_text("format: placement-history/2\nevnts: []\nevents: 3\n", encoding="utf-8")
     assert problems(path) == [
         "format: expected 'placement-history/1', got 'placement-history/2'",
-        "scenario: required key is missing",
-        "events: must be a list of events (got 3)",
         "evnts: unknown key 'evnts' (did you mean events?)",
+        "events: must be a list of events (got 3)",
+        "scenario: required key is missing",
     ]
 
 

@@ -488,7 +488,7 @@ def test_network_relations_with_itself_or_both_ways(tmp_path: Path) -> None:
         "networks[1]: network 'N2' is both rival and ally of N1",
         "networks[1].allies[0]: network 'N2' lists itself",
         "networks[2]: network 'N3' is both rival and ally of N4",
-        "networks[3]: network 'N4' is both rival and ally of N3",
+        # not at networks[3]: N4 lists nothing; the contradiction is written at N3 alone
     ]
 
 
@@ -784,6 +784,46 @@ def test_one_bad_element_of_a_list_hides_no_other_name_in_it(tmp_path: Path) -> 
         "defectors[1].needs[0]: unknown service 'x'",
         "defectors[1].needs[1]: Input should be a valid string (got 4)",
         "defectors[2].networks[0]: Input should be a valid string (got 5)",
+    ]
+
+
+def test_a_kept_broken_item_reads_its_other_keys_as_every_item_does(tmp_path: Path) -> None:
+    """1480 written as a number crashed the reference checks of an item with a required key
+    missing; an id written with a combining mark ("o" + U+0308) did not match its NFC twin."""
+    assert doc_problems(
+        tmp_path,
+        {
+            "networks": [{"id": "N1"}],
+            "defectors": [
+                {"id": "D1", "origin": 1480},
+                {"id": "Do\u0308", "networks": [], "origin": "Malmö"},
+                {"id": "D3", "networks": ["N1"], "origin": "Malmö", "keep_apart_from": ["D\u00f6"]},
+            ],
+        },
+    ) == [
+        "defectors[0].networks: required key is missing",
+        "defectors[1].networks: List should have at least 1 item after validation, not 0 (got [])",
+    ]
+
+
+def test_names_of_a_duplicate_or_of_a_value_of_another_type_are_checked(tmp_path: Path) -> None:
+    text = HEAD + textwrap.dedent("""\
+        services: peer_support
+        capacity:
+          areas: {Umea: 5, Umeå: {housing_units: 1, services: [peer_support]}}
+        networks:
+          - {id: N01, rivals: [N04]}
+          - {id: N01, territory: [Umea], rivals: [N09]}
+        """)
+    assert problems(tmp_path, text) == [
+        "services: Input should be a valid list (got 'peer_support')",
+        "capacity.areas.Umea: Input should be a valid dictionary or instance of AreaCapacity "
+        "(got 5)",
+        "capacity.areas.Umea: unknown area 'Umea' (did you mean Umeå or Kumla?)",
+        "networks[0].rivals[0]: unknown network 'N04'",  # no "did you mean N01": itself
+        "networks[1].id: duplicate network id 'N01' (first at networks[0])",
+        "networks[1].territory[0]: unknown area 'Umea' (did you mean Umeå or Kumla?)",
+        "networks[1].rivals[0]: unknown network 'N09'",
     ]
 
 
