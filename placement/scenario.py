@@ -533,6 +533,7 @@ def without_broken_keys(model: type[_Model], item: Any) -> _Model | None:
             return None
         errors = error.errors()
     elements: dict[str, set[int]] = {}
+    members: dict[str, set[Any]] = {}
     wrapped: set[str] = set()
     dropped: set[Any] = set()
     for detail in errors:
@@ -542,6 +543,8 @@ def without_broken_keys(model: type[_Model], item: Any) -> _Model | None:
         key, value = location[0], item.get(location[0])
         if len(location) >= 2 and isinstance(location[1], int) and isinstance(value, list):
             elements.setdefault(str(key), set()).add(location[1])
+        elif len(location) >= 2 and isinstance(value, dict) and location[1] in value:
+            members.setdefault(str(key), set()).add(location[1])  # e.g. one wait_weeks entry
         elif detail["type"] == "list_type" and isinstance(value, str):
             wrapped.add(str(key))
         else:
@@ -553,6 +556,8 @@ def without_broken_keys(model: type[_Model], item: Any) -> _Model | None:
                 continue
             if key in elements:
                 value = [v for i, v in enumerate(value) if i not in elements[key]]
+            elif key in members:
+                value = {k: v for k, v in value.items() if k not in members[key]}
             elif key in wrapped:
                 value = [value]
             cleaned[key] = value
@@ -561,6 +566,7 @@ def without_broken_keys(model: type[_Model], item: Any) -> _Model | None:
         except ValidationError as again:
             dropped |= {e["loc"][0] for e in again.errors() if e["loc"]}
             elements = {k: v for k, v in elements.items() if k not in dropped}
+            members = {k: v for k, v in members.items() if k not in dropped}
             continue
         update: dict[str, Any] = {}
         for key, positions in elements.items():

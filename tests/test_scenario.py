@@ -827,6 +827,15 @@ def test_names_of_a_duplicate_or_of_a_value_of_another_type_are_checked(tmp_path
     ]
 
 
+def test_one_bad_entry_of_a_mapping_hides_no_other_name_in_it(tmp_path: Path) -> None:
+    text = HEAD + "capacity:\n  default: {wait_weeks: {trauma_care: x, trauma_cre: 2}}\n"
+    assert problems(tmp_path, text) == [
+        "capacity.default.wait_weeks.trauma_care: Input should be a valid number (got 'x')",
+        "capacity.default.wait_weeks.trauma_cre: unknown service 'trauma_cre' "
+        "(did you mean trauma_care?)",
+    ]
+
+
 def test_areas_of_another_type_leave_area_names_unchecked(tmp_path: Path) -> None:
     """'areas: 5' says nothing of which areas are meant: names are not judged by Sweden's."""
     text = HEAD + textwrap.dedent("""\
