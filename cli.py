@@ -1140,7 +1140,7 @@ def _check_name(name: str) -> None:
         plain_text(name)
     except ValueError as error:
         _fail(InputError("generate", [_problem("--name", str(error))]))
-    if any(character in name for character in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"):
+    if "".join(name.splitlines()) != name:  # any line break Python knows, U+2028 too
         _fail(InputError("generate", [_problem("--name", "must be one line")]))
 
 

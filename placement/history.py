@@ -47,7 +47,7 @@ from pydantic import (
 from placement import _yamlio, crypto
 from placement.errors import InputError, Problem
 from placement.geography import Geography
-from placement.names import UNREADABLE, HintBudget, Unreadable, did_you_mean
+from placement.names import UNREADABLE, HintBudget, did_you_mean, readable
 from placement.scenario import (
     STANDARD_SERVICES,
     AreaRef,
@@ -490,7 +490,6 @@ _PAYLOADS: Final[dict[str, type[BaseModel]]] = {
     "network": NetworkSpec,
     "capacity": CapacityChange,
 }
-_IDENTIFIER: TypeAdapter[str] = TypeAdapter(Identifier)
 
 
 def _event_specs(
@@ -535,14 +534,6 @@ def _salvage_event(position: int, item: dict[str, Any], error: ValidationError) 
         salvaged = without_broken_keys(model, payload)
         if salvaged is not None:
             cleaned[kind] = salvaged
-            try:
-                return _Broken(position, date, EventSpec.model_validate(cleaned))
-            except ValidationError:
-                pass
-    if isinstance(payload, dict):
-        bad = {loc[1] for loc in locations if len(loc) > 1 and loc[0] == kind}
-        payload = {k: v for k, v in payload.items() if k not in bad}
-        cleaned[kind] = payload
     try:
         return _Broken(position, date, EventSpec.model_validate(cleaned))
     except ValidationError:
@@ -782,16 +773,12 @@ class _Checker:
             self._problem(f"{place}.id", f"defector '{spec.id}' already exists (from {where})")
             return None
         self.arrived[spec.id] = place
-        for position, network in enumerate(spec.networks or ()):  # None: salvaged, missing
-            if not isinstance(network, Unreadable):
-                self._known_network(network, f"{place}.networks[{position}]")
-        for position, need in enumerate(spec.needs):
-            if not isinstance(need, Unreadable):
-                self._service(need, f"{place}.needs[{position}]")
-        for position, other in enumerate(spec.keep_apart_from):
+        for position, network in readable(spec.networks or ()):  # None: salvaged, missing
+            self._known_network(network, f"{place}.networks[{position}]")
+        for position, need in readable(spec.needs):
+            self._service(need, f"{place}.needs[{position}]")
+        for position, other in readable(spec.keep_apart_from):
             where = f"{place}.keep_apart_from[{position}]"
-            if isinstance(other, Unreadable):
-                continue
             if other == spec.id:
                 self._problem(where, f"defector '{other}' lists themself")
             else:
@@ -871,9 +858,7 @@ class _Checker:
         current = set(network.get("territory", []))
         add = self._areas(spec.add, f"{place}.add")
         remove = []
-        for position, reference in enumerate(spec.remove):  # each at its own place
-            if isinstance(reference, Unreadable):
-                continue
+        for position, reference in readable(spec.remove):  # each at its own place
             area = self._area(reference, f"{place}.remove[{position}]")
             if area is None:
                 continue
@@ -891,10 +876,8 @@ class _Checker:
             self._problem(f"{place}.id", f"network '{spec.id}' already exists")
             return None
         for relation in ("rivals", "allies"):
-            for position, other in enumerate(getattr(spec, relation)):
+            for position, other in readable(getattr(spec, relation)):
                 where = f"{place}.{relation}[{position}]"
-                if isinstance(other, Unreadable):
-                    continue
                 if other == spec.id:
                     self._problem(where, f"network '{other}' lists itself")
                 else:
@@ -917,9 +900,8 @@ class _Checker:
             "give housing_units, services or wait_weeks",
         )
         area = self._area(spec.area, f"{place}.area")
-        for position, name in enumerate(spec.services or []):
-            if not isinstance(name, Unreadable):
-                self._service(name, f"{place}.services[{position}]")
+        for position, name in readable(spec.services or []):
+            self._service(name, f"{place}.services[{position}]")
         for name in spec.wait_weeks or {}:
             self._service(name, f"{place}.wait_weeks.{name}")
         if area is None or not given:

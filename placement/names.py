@@ -9,7 +9,7 @@ hostile file with 100,000 unknown names must not take minutes.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from placement.errors import Problem
 from placement.geography import Geography
@@ -25,6 +25,13 @@ class Unreadable(str):
 
 
 UNREADABLE = Unreadable("\x00")
+
+
+def readable(values: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """Each element of a list with its place in it, the unreadable ones (reported) left out."""
+    for position, value in enumerate(values):
+        if not isinstance(value, Unreadable):
+            yield position, value
 
 
 def did_you_mean(candidates: Sequence[str]) -> str:
@@ -68,9 +75,7 @@ class HintBudget:
     ) -> list[int]:
         """The indices of the known areas of a list; a problem for each unknown one."""
         found = []
-        for position, reference in enumerate(references):
-            if isinstance(reference, Unreadable):
-                continue
+        for position, reference in readable(references):
             index = self.area(geography, reference, f"{place}[{position}]", problems)
             if index is not None:
                 found.append(index)

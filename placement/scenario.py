@@ -46,7 +46,7 @@ from placement.geography import (
     Geography,
     load_geography,
 )
-from placement.names import UNREADABLE, HintBudget, Unreadable, close_matches, did_you_mean
+from placement.names import UNREADABLE, HintBudget, close_matches, did_you_mean, readable
 from placement.personal import personal_number_problems
 
 SCENARIO_FORMAT: Final = "placement-scenario/1"
@@ -775,9 +775,8 @@ class _Resolver:
         return tuple(offers)
 
     def _check_capacity_services(self, value: AreaCapacity, place: str) -> None:
-        for position, name in enumerate(value.services):
-            if not isinstance(name, Unreadable):
-                self.service(name, f"{place}.services[{position}]")
+        for position, name in readable(value.services):
+            self.service(name, f"{place}.services[{position}]")
         for name in value.wait_weeks:
             self.service(name, f"{place}.wait_weeks.{name}")
 
@@ -800,10 +799,8 @@ class _Resolver:
         for position, net in self.numbered("networks", specs):
             first = first_at.get(net.id) == position  # a duplicate's names are checked too
             for relation, table in (("rivals", rivals), ("allies", allies)):
-                for other_pos, other in enumerate(getattr(net, relation)):
+                for other_pos, other in readable(getattr(net, relation)):
                     place = f"networks[{position}].{relation}[{other_pos}]"
-                    if isinstance(other, Unreadable):
-                        continue
                     if other == net.id:
                         self.problems.append(Problem(place, f"network '{other}' lists itself"))
                     elif other not in first_at:
@@ -863,10 +860,8 @@ class _Resolver:
         known_people = list(first_at)
         apart: dict[str, set[str]] = {p: set() for p in known_people}
         for position, person in self.numbered("defectors", specs):
-            for other_pos, other in enumerate(person.keep_apart_from):
+            for other_pos, other in readable(person.keep_apart_from):
                 place = f"defectors[{position}].keep_apart_from[{other_pos}]"
-                if isinstance(other, Unreadable):
-                    continue
                 if other == person.id:
                     self.problems.append(Problem(place, f"defector '{other}' lists themself"))
                 elif other not in first_at:
@@ -880,8 +875,8 @@ class _Resolver:
         resolved = []
         for position, person in self.numbered("defectors", specs):
             place = f"defectors[{position}]"
-            for net_pos, net in enumerate(person.networks or ()):  # None: broken, reported
-                if not isinstance(net, Unreadable) and net not in networks:
+            for net_pos, net in readable(person.networks or ()):  # None: broken, reported
+                if net not in networks:
                     hint = self.close_matches(net, known_networks)
                     self.problems.append(
                         Problem(
@@ -889,10 +884,9 @@ class _Resolver:
                             f"unknown network '{net}'{did_you_mean(hint)}",
                         )
                     )
-            needs = {need for need in person.needs if not isinstance(need, Unreadable)}
-            for need_pos, need in enumerate(person.needs):
-                if not isinstance(need, Unreadable):
-                    self.service(need, f"{place}.needs[{need_pos}]")
+            needs = {need for _, need in readable(person.needs)}
+            for need_pos, need in readable(person.needs):
+                self.service(need, f"{place}.needs[{need_pos}]")
             if person.age is not None and person.age < policy.youth_age:
                 needs.add(YOUTH_SERVICE)
             origin = (
@@ -911,7 +905,7 @@ class _Resolver:
                 Defector(
                     id=person.id,
                     networks=tuple(
-                        dict.fromkeys(n for n in person.networks if not isinstance(n, Unreadable))
+                        dict.fromkeys(network for _, network in readable(person.networks))
                     ),
                     origin=origin,
                     household=person.household,
